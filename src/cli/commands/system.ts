@@ -1,0 +1,117 @@
+// System commands: info, version, and the generic inspect.
+import type { SystemInfo, VersionInfo } from '../../engine/engine.js';
+import { apiVersion, berthVersion } from '../../version.js';
+import type { Cli } from '../program.js';
+import { compileTemplate, parseFormat } from '../template.js';
+import { humanBinarySize } from '../units.js';
+import { inspectImages } from './images.js';
+
+export function registerSystemCommands(cli: Cli): void {
+  const { program } = cli;
+  const system = program.command('system').description('Manage berth');
+
+  for (const parent of [program, system]) {
+    parent
+      .command('info')
+      .description('Display system-wide information')
+      .option('-f, --format <string>', 'Format output using a custom template')
+      .action((o: { format?: string }) =>
+        cli.run(async (engine) => {
+          const info = await engine.info();
+          process.stdout.write(o.format ? compileTemplate(parseFormat(o.format).body)(info) + '\n' : renderInfo(info));
+        }),
+      );
+  }
+
+  system
+    .command('init')
+    .description('Prepare berth on this host: state directories and the embedded busybox:latest image')
+    .action(() =>
+      cli.run(async (engine) => {
+        const { id, created } = await engine.ensureDefaultImage();
+        process.stdout.write(`busybox:latest ${created ? 'created' : 'present'} (${id})\n`);
+      }),
+    );
+
+  program
+    .command('version')
+    .description('Show the berth version information')
+    .option('-f, --format <string>', 'Format output using a custom template')
+    .action((o: { format?: string }) =>
+      cli.run(async (engine) => {
+        const server = await engine.version();
+        const client = {
+          Version: berthVersion,
+          ApiVersion: apiVersion,
+          GoVersion: `node ${process.version}`,
+          Os: 'linux',
+          Arch: server.Arch,
+          GitCommit: '',
+          BuildTime: '',
+        };
+        const data = { Client: client, Server: server };
+        process.stdout.write(o.format ? compileTemplate(parseFormat(o.format).body)(data) + '\n' : renderVersion(client, server));
+      }),
+    );
+
+  program
+    .command('inspect')
+    .description('Return low-level information on berth objects')
+    .argument('<name...>')
+    .option('-f, --format <string>', 'Format output using a custom template')
+    .option('--type <type>', 'Return JSON for specified type')
+    .action((names: string[], o: { format?: string; type?: string }) => cli.run((engine) => inspectImages(engine, names, o.format)));
+}
+
+function renderVersion(client: Record<string, string>, server: VersionInfo): string {
+  return [
+    'Client:',
+    ` Version:           ${client.Version}`,
+    ` API version:       ${client.ApiVersion}`,
+    ` Node version:      ${process.version}`,
+    ` OS/Arch:           ${client.Os}/${client.Arch}`,
+    '',
+    'Server:',
+    ' Engine:',
+    `  Version:          ${server.Version}`,
+    `  API version:      ${server.ApiVersion} (minimum version ${server.MinAPIVersion})`,
+    `  OS/Arch:          ${server.Os}/${server.Arch}`,
+    `  Kernel:           ${server.KernelVersion}`,
+    '',
+  ].join('\n');
+}
+
+function renderInfo(info: SystemInfo): string {
+  const lines = [
+    'Client:',
+    ` Version:    ${berthVersion}`,
+    ' Context:    default',
+    ' Debug Mode: false',
+    '',
+    'Server:',
+    ` Containers: ${info.Containers}`,
+    `  Running: ${info.ContainersRunning}`,
+    `  Paused: ${info.ContainersPaused}`,
+    `  Stopped: ${info.ContainersStopped}`,
+    ` Images: ${info.Images}`,
+    ` Server Version: ${info.ServerVersion}`,
+    ` Storage Driver: ${info.Driver}`,
+    ...info.DriverStatus.map(([k, v]) => `  ${k}: ${v}`),
+    ` Cgroup Driver: ${info.CgroupDriver}`,
+    ` Cgroup Version: ${info.CgroupVersion}`,
+    ` Runtimes: ${Object.keys(info.Runtimes).join(' ')}`,
+    ` Default Runtime: ${info.DefaultRuntime}`,
+    ' Security Options:',
+    ...info.SecurityOptions.flatMap((o) => o.split(',').map((part, i) => (i === 0 ? `  ${part.replace(/^name=/, '')}` : `   ${part.replace('=', ': ').replace(/^./, (c) => c.toUpperCase())}`))),
+    ` Kernel Version: ${info.KernelVersion}`,
+    ` Operating System: ${info.OperatingSystem}`,
+    ` OSType: ${info.OSType}`,
+    ` Architecture: ${info.Architecture}`,
+    ` CPUs: ${info.NCPU}`,
+    ` Total Memory: ${humanBinarySize(info.MemTotal)}`,
+    ` Name: ${info.Name}`,
+    ` Berth Root Dir: ${info.DockerRootDir}`,
+    '',
+  ];
+  return lines.join('\n');
+}

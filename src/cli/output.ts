@@ -1,0 +1,31 @@
+// Rendering lists and objects the way the docker CLI does: default tables, `--format` Go
+// templates (with or without `table`), `json`, and `-q`.
+import { compileTemplate, parseFormat } from './template.js';
+import { tabwrite } from './table.js';
+
+export interface ListFormat {
+  /** The user's --format, if any. */
+  format?: string;
+  /** Docker's default for this list, e.g. "table {{.ID}}\t{{.Names}}". */
+  defaultFormat: string;
+  /** Header text per field, used for `table` formats. */
+  headers: Record<string, string>;
+}
+
+export function renderList(items: object[], opts: ListFormat): string {
+  const { table, body } = parseFormat(opts.format && opts.format.length > 0 ? opts.format : opts.defaultFormat);
+  const render = compileTemplate(body);
+  const lines: string[] = [];
+  if (table) lines.push(render(opts.headers));
+  for (const item of items) lines.push(render(item));
+  const text = lines.map((l) => l + '\n').join('');
+  return table ? tabwrite(text) : text;
+}
+
+/** `inspect` output: a JSON array indented like Docker's, or one template line per object. */
+export function renderInspect(items: object[], format?: string): string {
+  if (!format) return JSON.stringify(items, null, 4) + '\n';
+  const { body } = parseFormat(format);
+  const render = compileTemplate(body);
+  return items.map((i) => render(i) + '\n').join('');
+}

@@ -1,0 +1,280 @@
+// The engine's image operations in Docker API shapes, on top of the image store.
+import type { Readable, Writable } from 'node:stream';
+import { ConflictError, InvalidArgumentError } from '../errors.js';
+import { familiarString, formatReference, parseReference, withDefaultTag } from '../image/reference.js';
+import type { ImageRecord, ImageStore } from '../image/store.js';
+import type { ImageConfig } from '../image/types.js';
+import type { ContentStore } from '../storage/content.js';
+import type { LayerStore } from '../storage/layers.js';
+import { loadArchive, saveArchive } from '../image/archive/index.js';
+import { importRootfs } from '../image/import.js';
+import type { Filters, HistoryItem, ImageDeleteItem, ImageInspect, ImageSummary, PruneReport } from './engine.js';
+import { boolFilter, checkFilterKeys, globMatch, labelsMatch, parseTimestamp } from './filters.js';
+
+export interface ImageStores {
+  content: ContentStore;
+  layers: LayerStore;
+  images: ImageStore;
+}
+
+/** Whether containers use an image; the containers part of the engine answers this. */
+export type ImageUsers = (imageId: string) => string[];
+
+const noUsers: ImageUsers = () => [];
+
+export class ImageService {
+  constructor(
+    private readonly stores: ImageStores,
+    private readonly usersOf: ImageUsers = noUsers,
+  ) {}
+
+  async list(opts: { all?: boolean; filters?: Filters }): Promise<ImageSummary[]> {
+    const filters = opts.filters ?? {};
+    checkFilterKeys(filters, ['dangling', 'reference', 'label', 'before', 'since', 'until']);
+    const dangling = boolFilter(filters, 'dangling');
+    const before = filters.before?.map((r) => this.stores.images.resolve(r).created);
+    const since = filters.since?.map((r) => this.stores.images.resolve(r).created);
+    const until = filters.until?.map((t) => parseTimestamp(t));
+    const out: ImageSummary[] = [];
+    for (const img of this.stores.images.list()) {
+      if (dangling !== undefined && (img.tags.length === 0) !== dangling) continue;
+      if (before && !before.every((b) => img.created < b)) continue;
+      if (since && !since.every((s) => img.created > s)) continue;
+      if (until && !until.every((u) => img.created < u)) continue;
+      const config = await this.stores.images.config(img.id);
+      const labels = config.config?.Labels ?? null;
+      if (!labelsMatch(labels, filters.label)) continue;
+      let tags = img.tags.map(familiarTag);
+      if (filters.reference) {
+        tags = tags.filter((t) => filters.reference.some((p) => referenceMatches(p, t)));
+        if (tags.length === 0) continue;
+      }
+      out.push(summary(img, tags, labels));
+    }
+    return out;
+  }
+
+  async inspect(ref: string): Promise<ImageInspect> {
+    const img = this.stores.images.resolve(ref);
+    const config = await this.stores.images.config(img.id);
+    const lowers = this.stores.layers.stack(img.topLayer ?? '').map((l) => this.stores.layers.diffDir(l.chainId));
+    return {
+      Id: img.id,
+      RepoTags: img.tags.map(familiarTag),
+      RepoDigests: img.repoDigests.map(familiarTag),
+      Parent: '',
+      Comment: config.history?.at(-1)?.comment ?? '',
+      Created: config.created ?? new Date(0).toISOString(),
+      Container: '',
+      DockerVersion: '',
+      Author: config.author ?? '',
+      Config: dockerConfig(config),
+      Architecture: config.architecture,
+      ...(config.variant ? { Variant: config.variant } : {}),
+      Os: config.os,
+      Size: img.size,
+      VirtualSize: img.size,
+      // Shaped like Docker's overlay2: the top layer as UpperDir, the ones below as LowerDir.
+      GraphDriver: {
+        Name: 'overlay',
+        Data: lowers.length ? { ...(lowers.length > 1 ? { LowerDir: lowers.slice(1).join(':') } : {}), UpperDir: lowers[0] } : null,
+      },
+      RootFS: { Type: 'layers', Layers: config.rootfs.diff_ids },
+      Metadata: { LastTagTime: new Date(img.loaded * 1000).toISOString() },
+    };
+  }
+
+  async history(ref: string): Promise<HistoryItem[]> {
+    const img = this.stores.images.resolve(ref);
+    const config = await this.stores.images.config(img.id);
+    const layers = this.stores.images.imageLayers(img.id);
+    const sizes = layers.map((l) => this.stores.layers.get(l.chainId)?.size ?? 0);
+    const history = config.history?.length
+      ? config.history
+      : config.rootfs.diff_ids.map(() => ({ created: config.created, created_by: '', comment: '' }));
+    let layerIdx = 0;
+    const items: HistoryItem[] = history.map((h) => {
+      const empty = 'empty_layer' in h && h.empty_layer === true;
+      const size = empty ? 0 : (sizes[layerIdx++] ?? 0);
+      return {
+        Id: '<missing>',
+        Created: h.created ? Math.floor(Date.parse(h.created) / 1000) : 0,
+        CreatedBy: h.created_by ?? '',
+        Tags: null,
+        Size: size,
+        Comment: h.comment ?? '',
+      };
+    });
+    items.reverse();
+    if (items.length) {
+      items[0].Id = img.id;
+      items[0].Tags = img.tags.map(familiarTag);
+    }
+    return items;
+  }
+
+  async tag(source: string, target: string): Promise<void> {
+    const img = this.stores.images.resolve(source);
+    const ref = parseReference(target);
+    if (ref.digest) {
+      throw new InvalidArgumentError('invalid_tag', `refusing to create a tag with a digest reference: ${target}`);
+    }
+    this.stores.images.tag(formatReference(withDefaultTag(ref)), img.id);
+  }
+
+  /**
+   * Docker's rmi: a name is untagged, and the image deleted once no name is left; an ID
+   * deletes the image with all its names, which needs force when several names share it.
+   */
+  async remove(ref: string, opts: { force?: boolean }): Promise<ImageDeleteItem[]> {
+    const img = this.stores.images.resolve(ref);
+    const name = nameOf(ref, img);
+    const users = this.usersOf(img.id);
+    const items: ImageDeleteItem[] = [];
+    if (name) {
+      const remaining = img.tags.length + img.repoDigests.length - 1;
+      if (remaining > 0 || (users.length > 0 && !opts.force)) {
+        if (remaining === 0 && users.length > 0) {
+          throw new ConflictError(
+            'image_in_use',
+            `conflict: unable to remove repository reference "${ref}" (must force) - container ${users[0].slice(0, 12)} is using its referenced image ${shortId(img.id)}`,
+          );
+        }
+        this.stores.images.untag(name);
+        return [{ Untagged: familiarTag(name) }];
+      }
+    } else {
+      if (img.tags.length > 1 && !opts.force) {
+        throw new ConflictError(
+          'image_referenced',
+          `conflict: unable to delete ${shortId(img.id)} (must be forced) - image is referenced in multiple repositories`,
+        );
+      }
+      if (users.length > 0) {
+        throw new ConflictError(
+          'image_in_use',
+          `conflict: unable to delete ${shortId(img.id)} (${opts.force ? 'cannot be forced' : 'must be forced'}) - image is being used by ${opts.force ? 'running ' : 'stopped '}container ${users[0].slice(0, 12)}`,
+        );
+      }
+    }
+    for (const t of [...img.tags, ...img.repoDigests]) {
+      this.stores.images.untag(t);
+      items.push({ Untagged: familiarTag(t) });
+    }
+    await this.stores.images.delete(img.id);
+    items.push({ Deleted: img.id });
+    return items;
+  }
+
+  async prune(opts: { all?: boolean; filters?: Filters }): Promise<PruneReport> {
+    const filters = opts.filters ?? {};
+    checkFilterKeys(filters, ['dangling', 'until', 'label']);
+    const all = opts.all || boolFilter(filters, 'dangling') === false;
+    const until = filters.until?.map((t) => parseTimestamp(t));
+    const deleted: ImageDeleteItem[] = [];
+    let reclaimed = 0;
+    for (const img of this.stores.images.list()) {
+      if (!all && img.tags.length > 0) continue;
+      if (this.usersOf(img.id).length > 0) continue;
+      if (until && !until.every((u) => img.created < u)) continue;
+      if (filters.label) {
+        const config = await this.stores.images.config(img.id);
+        if (!labelsMatch(config.config?.Labels, filters.label)) continue;
+      }
+      const before = this.layerBytes();
+      for (const t of [...img.tags, ...img.repoDigests]) {
+        this.stores.images.untag(t);
+        deleted.push({ Untagged: familiarTag(t) });
+      }
+      await this.stores.images.delete(img.id);
+      deleted.push({ Deleted: img.id });
+      reclaimed += Math.max(0, before - this.layerBytes());
+    }
+    return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
+  }
+
+  load(source: Readable): Promise<{ loaded: { id: string; tags: string[] }[] }> {
+    return loadArchive(source, this.stores);
+  }
+
+  save(refs: string[], out: Writable, opts: { format: 'docker' | 'oci' }): Promise<void> {
+    return saveArchive(refs, out, this.stores, opts);
+  }
+
+  import(source: Readable, opts: { ref?: string; changes?: string[]; message?: string }): Promise<string> {
+    return importRootfs(source, this.stores, opts);
+  }
+
+  private layerBytes(): number {
+    return this.stores.layers.totalSize();
+  }
+}
+
+function summary(img: ImageRecord, tags: string[], labels: Record<string, string> | null): ImageSummary {
+  return {
+    Id: img.id,
+    ParentId: '',
+    RepoTags: tags,
+    RepoDigests: img.repoDigests.map(familiarTag),
+    Created: img.created,
+    Size: img.size,
+    SharedSize: -1,
+    VirtualSize: img.size,
+    Labels: labels,
+    Containers: -1,
+  };
+}
+
+/** Docker's image inspect shows the config with every key present. */
+function dockerConfig(config: ImageConfig): Record<string, unknown> {
+  const c = config.config ?? {};
+  return {
+    Hostname: '',
+    Domainname: '',
+    User: c.User ?? '',
+    AttachStdin: false,
+    AttachStdout: false,
+    AttachStderr: false,
+    ...(c.ExposedPorts ? { ExposedPorts: c.ExposedPorts } : {}),
+    Tty: false,
+    OpenStdin: false,
+    StdinOnce: false,
+    Env: c.Env ?? null,
+    Cmd: c.Cmd ?? null,
+    ...(c.Healthcheck ? { Healthcheck: c.Healthcheck } : {}),
+    Image: '',
+    Volumes: c.Volumes ?? null,
+    WorkingDir: c.WorkingDir ?? '',
+    Entrypoint: c.Entrypoint ?? null,
+    OnBuild: c.OnBuild ?? null,
+    Labels: c.Labels ?? null,
+    ...(c.StopSignal ? { StopSignal: c.StopSignal } : {}),
+    ...(c.Shell ? { Shell: c.Shell } : {}),
+  };
+}
+
+export function familiarTag(name: string): string {
+  return familiarString(parseReference(name));
+}
+
+export function shortId(id: string): string {
+  return id.replace(/^sha256:/, '').slice(0, 12);
+}
+
+/** Docker matches `reference=` against both `name` and `name:tag`. */
+function referenceMatches(pattern: string, familiar: string): boolean {
+  const ref = parseReference(familiar);
+  const bare = familiar.replace(/[:@][^/]*$/, '');
+  return globMatch(pattern, familiar) || globMatch(pattern, bare) || (ref.tag !== undefined && globMatch(pattern, `${bare}:${ref.tag}`));
+}
+
+/** The normalized name `ref` refers to when it names the image rather than giving its ID. */
+function nameOf(ref: string, img: ImageRecord): string | undefined {
+  try {
+    const name = formatReference(withDefaultTag(parseReference(ref)));
+    if (img.tags.includes(name) || img.repoDigests.includes(name)) return name;
+  } catch {
+    // not a valid name: then it was an ID
+  }
+  return undefined;
+}

@@ -1,0 +1,117 @@
+// Thin koffi bindings for the libc calls Node does not expose (mknod, mount, umount2, xattrs,
+// syncfs, chdir). Calls are synchronous: each is a single short syscall, and mountIn() depends
+// on nothing else running between its chdir and its mount. Failures throw errors shaped like
+// Node's fs errors (code, errno, syscall, path) so errnoCode() and callers treat them alike.
+import { openSync, closeSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { getSystemErrorMap } from 'node:util';
+import koffi from 'koffi';
+
+const libc = koffi.load('libc.so.6');
+
+const c = {
+  mount: libc.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)'),
+  umount2: libc.func('int umount2(const char *target, int flags)'),
+  mknod: libc.func('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
+  lsetxattr: libc.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)'),
+  lgetxattr: libc.func('intptr_t lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)'),
+  syncfs: libc.func('int syncfs(int fd)'),
+  chdir: libc.func('int chdir(const char *path)'),
+  fchdir: libc.func('int fchdir(int fd)'),
+};
+
+export class SyscallError extends Error {
+  readonly code: string;
+  readonly errno: number;
+  readonly syscall: string;
+  readonly path: string | undefined;
+
+  constructor(syscall: string, errno: number, path?: string) {
+    const [code, description] = getSystemErrorMap().get(-errno) ?? [`E${errno}`, 'unknown error'];
+    super(`${code}: ${description}, ${syscall}${path === undefined ? '' : ` '${path}'`}`);
+    this.code = code;
+    this.errno = errno;
+    this.syscall = syscall;
+    this.path = path;
+  }
+}
+
+function check(result: number | bigint, syscall: string, path?: string): number {
+  if (Number(result) < 0) throw new SyscallError(syscall, koffi.errno(), path);
+  return Number(result);
+}
+
+export const MS_RDONLY = 0x1;
+export const MS_REMOUNT = 0x20;
+export const MS_BIND = 0x1000;
+export const MNT_DETACH = 0x2;
+
+export const S_IFIFO = 0o010000;
+export const S_IFCHR = 0o020000;
+export const S_IFBLK = 0o060000;
+
+/** The glibc encoding of a device number (gnu_dev_makedev). */
+export function makedev(major: number, minor: number): bigint {
+  const ma = BigInt(major >>> 0);
+  const mi = BigInt(minor >>> 0);
+  return ((ma & 0xfffff000n) << 32n) | ((ma & 0xfffn) << 8n) | ((mi & 0xffffff00n) << 12n) | (mi & 0xffn);
+}
+
+export function mknod(path: string, mode: number, dev: bigint): void {
+  check(c.mknod(path, mode, dev), 'mknod', path);
+}
+
+export function mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void {
+  check(c.mount(source, target, fstype, flags, data), 'mount', target);
+}
+
+/**
+ * mount(2) with `dir` as the working directory, so relative paths in `data` (overlay's
+ * lowerdir=l/ABC:...) resolve against it. This keeps options for deep layer stacks under the
+ * one-page limit. The working directory is process-wide, but both chdirs and the mount run in
+ * this one synchronous call, and berth only ever passes absolute paths to fs calls, so work on
+ * libuv's thread pool is not misdirected.
+ */
+export function mountIn(dir: string, source: string, target: string, fstype: string, flags: number, data: string): void {
+  const saved = openSync('.', 'r');
+  try {
+    check(c.chdir(dir), 'chdir', dir);
+    try {
+      mount(source, target, fstype, flags, data);
+    } finally {
+      check(c.fchdir(saved), 'fchdir');
+    }
+  } finally {
+    closeSync(saved);
+  }
+}
+
+export function umount2(target: string, flags: number): void {
+  check(c.umount2(target, flags), 'umount2', target);
+}
+
+export function lsetxattr(path: string, name: string, value: Buffer): void {
+  check(c.lsetxattr(path, name, value, value.length, 0), 'lsetxattr', path);
+}
+
+/** The value of an extended attribute, or undefined when the file does not have it. */
+export function lgetxattr(path: string, name: string): Buffer | undefined {
+  const buf = Buffer.alloc(64 * 1024);
+  const n = Number(c.lgetxattr(path, name, buf, buf.length));
+  if (n < 0) {
+    const errno = koffi.errno();
+    if (errno === osConstants.errno.ENODATA) return undefined;
+    throw new SyscallError('lgetxattr', errno, path);
+  }
+  return buf.subarray(0, n);
+}
+
+/** Flushes the filesystem that holds `path` to disk. */
+export function syncfs(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    check(c.syncfs(fd), 'syncfs', path);
+  } finally {
+    closeSync(fd);
+  }
+}

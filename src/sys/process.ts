@@ -1,0 +1,179 @@
+// Running host tools (runc, conmon). The only place in berth that spawns them; src/runtime
+// builds the arguments and interprets the results.
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+
+export interface RunResult {
+  /** Exit status, or null when killed by a signal. */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: Buffer;
+  stderr: Buffer;
+}
+
+export interface RunOptions {
+  input?: string | Buffer;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Kill the tool (SIGKILL) if it runs longer than this. */
+  timeoutMs?: number;
+}
+
+/** Runs a tool to completion and collects its output; never rejects on a non-zero exit. */
+export function runTool(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, {
+      env: opts.env ?? process.env,
+      cwd: opts.cwd,
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout!.on('data', (b: Buffer) => out.push(b));
+    child.stderr!.on('data', (b: Buffer) => err.push(b));
+    let timer: NodeJS.Timeout | undefined;
+    if (opts.timeoutMs) timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
+    child.on('error', (e) => {
+      if (timer) clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      resolve({ code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err) });
+    });
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
+  });
+}
+
+/** A tool whose stdio the caller streams (e.g. an attached `runc exec`). */
+export function spawnTool(
+  file: string,
+  args: readonly string[],
+  opts: { env?: NodeJS.ProcessEnv; stdin?: boolean } = {},
+): ChildProcess {
+  return spawn(file, args, {
+    env: opts.env ?? process.env,
+    stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+  });
+}
+
+export interface MonitorLaunchResult {
+  /** Exit status of the monitor's first process (it forks the real monitor and exits). */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** The first message the monitor wrote on its sync pipe, or null if it closed it silently. */
+  syncMessage: string | null;
+  stderr: string;
+}
+
+/**
+ * Launches a daemonizing monitor (conmon) that speaks the sync/start pipe protocol: the monitor
+ * waits for one byte on the start pipe before it does anything, and reports back on the sync
+ * pipe (one JSON object) once the container exists. Both pipes are socketpairs that Node
+ * creates for extra stdio slots; the monitor learns their numbers from _OCI_SYNCPIPE and
+ * _OCI_STARTPIPE. The monitor runs in its own session so that it survives this process and is
+ * out of reach of the terminal's signals.
+ */
+export function launchMonitor(
+  file: string,
+  args: readonly string[],
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<MonitorLaunchResult> {
+  const SYNC_FD = 3;
+  const START_FD = 4;
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, {
+      env: { ...(opts.env ?? process.env), _OCI_SYNCPIPE: String(SYNC_FD), _OCI_STARTPIPE: String(START_FD) },
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const sync = child.stdio[SYNC_FD] as Readable;
+    const start = child.stdio[START_FD] as Writable;
+    const stderrChunks: Buffer[] = [];
+    let syncText = '';
+    let syncMessage: string | null = null;
+    let syncDone = false;
+    let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let settled = false;
+    const timer = setTimeout(() => {
+      finish(new Error(`${file} did not report within ${opts.timeoutMs ?? 60000} ms`));
+      try {
+        if (child.pid) process.kill(child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, opts.timeoutMs ?? 60000);
+
+    // Detach every handle so that nothing the daemonized monitor inherited keeps Node alive.
+    const release = () => {
+      sync.destroy();
+      start.destroy();
+      child.stderr?.destroy();
+      child.unref();
+    };
+    const finish = (err?: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      release();
+      if (err) reject(err);
+      else
+        resolve({
+          code: exited!.code,
+          signal: exited!.signal,
+          syncMessage,
+          stderr: Buffer.concat(stderrChunks).toString('utf8'),
+        });
+    };
+    const maybeFinish = () => {
+      if (exited && syncDone) finish();
+    };
+
+    sync.setEncoding('utf8');
+    sync.on('data', (chunk: string) => {
+      if (syncDone) return;
+      syncText += chunk;
+      const nl = syncText.indexOf('\n');
+      const candidate = nl >= 0 ? syncText.slice(0, nl) : syncText;
+      try {
+        JSON.parse(candidate);
+        syncMessage = candidate;
+        syncDone = true;
+        maybeFinish();
+      } catch {
+        // incomplete; wait for more
+      }
+    });
+    const syncEnded = () => {
+      if (syncDone) return;
+      syncDone = true;
+      syncMessage = syncText.trim() || null;
+      maybeFinish();
+    };
+    sync.on('end', syncEnded);
+    sync.on('close', syncEnded);
+    sync.on('error', syncEnded);
+    child.stderr!.on('data', (b: Buffer) => stderrChunks.push(b));
+    child.on('error', (e) => finish(e));
+    child.on('exit', (code, signal) => {
+      exited = { code, signal };
+      // A monitor that failed before forking never writes on the sync pipe.
+      if (code !== 0) syncEnded();
+      maybeFinish();
+    });
+    start.on('error', () => {
+      // EPIPE: the monitor died before reading; its exit status tells why.
+    });
+    start.end(Buffer.from([0]));
+  });
+}
+
+/** Whether a process exists (signal 0). */
+export function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
