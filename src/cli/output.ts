@@ -16,8 +16,11 @@ export function renderList(items: object[], opts: ListFormat): string {
   const { table, body } = parseFormat(opts.format && opts.format.length > 0 ? opts.format : opts.defaultFormat);
   const render = compileTemplate(body);
   const lines: string[] = [];
-  if (table) lines.push(render(opts.headers));
-  for (const item of items) lines.push(render(item));
+  // Header cells go through the same template with its functions turned into identities,
+  // as docker does, so `{{json .Labels}}` heads its column LABELS, not "LABELS".
+  if (table) lines.push(compileTemplate(body, { header: true })(opts.headers));
+  // Docker's list contexts marshal their fields in sorted order; `{{json .}}` shows it.
+  for (const item of items) lines.push(render(sortKeys(item)));
   const text = lines.map((l) => l + '\n').join('');
   return table ? tabwrite(text) : text;
 }
@@ -28,4 +31,8 @@ export function renderInspect(items: object[], format?: string): string {
   const { body } = parseFormat(format);
   const render = compileTemplate(body);
   return items.map((i) => render(i) + '\n').join('');
+}
+
+function sortKeys(item: object): object {
+  return Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

@@ -57,7 +57,7 @@ export class ImageService {
   async inspect(ref: string): Promise<ImageInspect> {
     const img = this.stores.images.resolve(ref);
     const config = await this.stores.images.config(img.id);
-    const lowers = this.stores.layers.stack(img.topLayer ?? '').map((l) => this.stores.layers.diffDir(l.chainId));
+    const lowers = (img.topLayer ? this.stores.layers.stack(img.topLayer) : []).map((l) => this.stores.layers.diffDir(l.chainId));
     return {
       Id: img.id,
       RepoTags: img.tags.map(familiarTag),

@@ -211,10 +211,10 @@ export class ImageStore {
   blobReferenced(digest: string): boolean {
     const row = this.db
       .prepare(
-        `SELECT 1 FROM images WHERE id = ?1 OR manifest = ?1
-         UNION ALL SELECT 1 FROM image_layers WHERE blob = ?1 LIMIT 1`,
+        `SELECT 1 FROM images WHERE id = @d OR manifest = @d
+         UNION ALL SELECT 1 FROM image_layers WHERE blob = @d LIMIT 1`,
       )
-      .get(digest);
+      .get({ d: digest });
     return row !== undefined;
   }
 

@@ -790,7 +790,12 @@ export function buildSpec(input: ContainerSpecInput): OciSpec {
 
 /** config.json text. Bigints (RLIM_INFINITY) are written as plain uint64 digits, as runc expects. */
 export function specToJson(spec: OciSpec): string {
+  return toOciJson(spec);
+}
+
+/** JSON for runc: bigints become bare integers (JSON numbers are not limited to 2^53). */
+export function toOciJson(value: unknown): string {
   const tag = '__berth_uint64__:';
-  const text = JSON.stringify(spec, (_k, v: unknown) => (typeof v === 'bigint' ? tag + v.toString() : v), 2);
+  const text = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? tag + v.toString() : v), 2);
   return text.replace(/"__berth_uint64__:(\d+)"/g, '$1');
 }

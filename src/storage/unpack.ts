@@ -16,10 +16,8 @@
 // symlinks in it are the ones it created and checked. Directories this extraction created or
 // checked are cached so that deep trees do not cost an lstat per component per entry; removing
 // a directory drops it and everything below it from the cache.
-import { constants as fsConstants, promises as fsp } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import fs from 'node:fs';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { BerthError, InvalidArgumentError, SystemError, errnoCode } from '../errors.js';
@@ -35,13 +33,22 @@ export interface UnpackResult {
   compression: Compression;
 }
 
-type TarHeader = tar.Headers & { pax?: Record<string, string> | null };
+// tar-stream fills `pax` with the entry's PAX records (and linkname may be null at run time).
+type TarHeader = Omit<tar.Header, 'pax' | 'linkname'> & {
+  linkname: string | null;
+  pax?: Record<string, string> | null;
+  /** Byte-exact SCHILY.xattr.* values, from RawXattrTap. */
+  rawXattrs?: Map<string, Buffer>;
+};
 
+const xattrPrefix = 'SCHILY.xattr.';
 const whiteoutPrefix = '.wh.';
 const whiteoutMetaPrefix = '.wh..wh.';
 const opaqueWhiteout = '.wh..wh..opq';
 const maxSymlinkFollows = 40; // Linux's own limit (ELOOP)
-const writeBatchBytes = 1 << 20;
+const writeBatchBytes = 256 * 1024;
+/** tar-stream's own limit on a PAX header. */
+const maxPaxBytes = 4 * 1024 * 1024;
 
 /**
  * Unpacks `source` into `dest`, an existing empty directory. Throws InvalidArgumentError
@@ -53,8 +60,9 @@ export async function unpackLayer(source: Readable, dest: string): Promise<Unpac
   const { head, stream: input } = await peek(source, 4);
   const compression = detectCompression(head);
   const hasher = new DigestStream();
+  const tap = new RawXattrTap();
   const extract = tar.extract();
-  const extractor = new Extractor(dest);
+  const extractor = new Extractor(dest, tap);
 
   // Which stream raised an error first: pipeline() re-raises the same error object from every
   // stream it destroys, and only the originator says whether the archive itself is bad.
@@ -73,20 +81,30 @@ export async function unpackLayer(source: Readable, dest: string): Promise<Unpac
     stages.push(d);
   }
 
-  let failure: unknown;
-  const fail = (err: unknown): void => {
-    failure ??= err;
-  };
-  const feed = pipeline(input, ...stages, hasher, extract).catch(fail);
+  let feedError: unknown;
+  let consumeError: unknown;
+  // tar-stream's streamx Writable works with pipeline() but is not typed as a Node stream.
+  const feed = pipeline([input, ...stages, hasher, tap, extract as unknown as NodeJS.WritableStream]).catch((err: unknown) => {
+    feedError = err;
+  });
   const consume = (async () => {
-    for await (const entry of extract) await extractor.entry(entry.header as TarHeader, entry);
-    await extractor.finish();
+    // streamx streams are async iterables at run time; their typings omit it.
+    for await (const entry of extract) await extractor.entry(entry.header as TarHeader, entry as unknown as AsyncIterable<Buffer>);
+    extractor.finish();
   })().catch((err: unknown) => {
-    fail(err);
+    consumeError = err;
     input.destroy();
   });
   await Promise.all([feed, consume]);
 
+  // An error of the extraction itself (an escape, ENOSPC: always a BerthError) is the cause
+  // even when the pipeline, torn down because of it, reports its premature close first.
+  // Otherwise a stream failed, the consumer only saw the consequence, and the first stream to
+  // raise the error names it.
+  if (consumeError instanceof BerthError) throw consumeError;
+  // A bug in the extraction code itself shows up in the pipeline only as a premature close.
+  if (consumeError !== undefined && errnoCode(feedError) === 'ERR_STREAM_PREMATURE_CLOSE') throw consumeError;
+  const failure = feedError ?? consumeError;
   if (failure !== undefined) throw classify(failure, origin.get(failure as object), compression);
   return { diffId: hasher.digest(), size: extractor.size, compression };
 }
@@ -101,10 +119,12 @@ function classify(err: unknown, origin: string | undefined, compression: Compres
     const what = compression === 'none' ? 'tar stream' : `tar stream (inside ${compression})`;
     return new InvalidArgumentError('layer_corrupt', `layer ${what} is corrupt: ${message}`, { cause: err });
   }
-  if (errnoCode(err)?.startsWith('E')) {
-    return new SystemError('layer_unpack_failed', `unpacking layer failed: ${message}`, { cause: err });
-  }
   return err;
+}
+
+/** Errors from a system call (Node's fs or src/sys) name it; zlib's carry an errno but no syscall. */
+function isSyscallError(err: unknown): err is Error {
+  return err instanceof Error && typeof (err as { syscall?: unknown }).syscall === 'string';
 }
 
 /** Reads the first `n` bytes of a stream without consuming them for later readers. */
@@ -113,11 +133,10 @@ async function peek(source: Readable, n: number): Promise<{ head: Buffer; stream
   let length = 0;
   let ended = false;
   while (length < n && !ended) {
-    const chunk = source.read() as Buffer | string | null;
+    const chunk = source.read() as Buffer | null;
     if (chunk !== null) {
-      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      chunks.push(buf);
-      length += buf.length;
+      chunks.push(chunk);
+      length += chunk.length;
       continue;
     }
     ended = await new Promise<boolean>((resolve, reject) => {
@@ -162,6 +181,11 @@ function entryComponents(name: string, what: string): string[] {
   return out;
 }
 
+/**
+ * File system calls here are synchronous: most take a few microseconds, less than the
+ * thread-pool round trip of an async call, and a layer has tens of thousands of them. The event
+ * loop still turns between entries, while the archive streams in.
+ */
 class Extractor {
   size = 0;
   /** Keys ("a/b", "" for the root) of paths known to be real directories, not symlinks. */
@@ -169,25 +193,33 @@ class Extractor {
   /** Directory times, applied at the end because writing into a directory changes its mtime. */
   private readonly dirTimes = new Map<string, [number, number]>();
 
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly tap: RawXattrTap,
+  ) {}
 
-  async entry(h: TarHeader, data: Readable): Promise<void> {
+  async entry(h: TarHeader, data: AsyncIterable<Buffer>): Promise<void> {
     try {
       await this.apply(h, data);
     } catch (err) {
-      if (err instanceof BerthError || !errnoCode(err)?.startsWith('E')) throw err;
-      const message = err instanceof Error ? err.message : String(err);
-      throw new SystemError('layer_unpack_failed', `unpacking layer entry "${h.name}" failed: ${message}`, { cause: err });
+      if (!isSyscallError(err)) throw err;
+      throw new SystemError('layer_unpack_failed', `unpacking layer entry "${h.name}" failed: ${err.message}`, { cause: err });
     }
     // Entries whose data this extraction does not use still have to be read past.
     for await (const chunk of data) void chunk;
   }
 
-  async finish(): Promise<void> {
-    for (const [key, [atime, mtime]] of this.dirTimes) await fsp.lutimes(this.abs(key), atime, mtime);
+  finish(): void {
+    try {
+      for (const [key, [atime, mtime]] of this.dirTimes) fs.lutimesSync(this.abs(key), atime, mtime);
+    } catch (err) {
+      if (!isSyscallError(err)) throw err;
+      throw new SystemError('layer_unpack_failed', `setting directory times failed: ${err.message}`, { cause: err });
+    }
   }
 
-  private async apply(h: TarHeader, data: Readable): Promise<void> {
+  private async apply(h: TarHeader, data: AsyncIterable<Buffer>): Promise<void> {
+    this.tap.attach(h);
     const parts = entryComponents(h.name, 'entry');
     for (const key of Object.keys(h.pax ?? {})) {
       if (key.startsWith('GNU.sparse.')) {
@@ -218,97 +250,94 @@ class Extractor {
     }
   }
 
-  private async directory(h: TarHeader, parts: string[]): Promise<void> {
+  private directory(h: TarHeader, parts: string[]): void {
     let key = '';
     if (parts.length > 0) {
-      const placed = await this.place(h.name, parts);
+      const placed = this.place(h.name, parts);
       key = placed.key;
-      await this.create(key, true, () => fsp.mkdir(placed.path, 0o700));
+      this.create(key, true, () => fs.mkdirSync(placed.path, 0o700));
     }
     this.dirs.add(key);
     const path = this.abs(key);
-    await fsp.lchown(path, ...owner(h));
-    await fsp.chmod(path, mode(h));
+    fs.lchownSync(path, ...owner(h));
+    fs.chmodSync(path, mode(h));
     this.xattrs(h, path);
     this.dirTimes.set(key, times(h));
   }
 
-  private async file(h: TarHeader, parts: string[], data: Readable): Promise<void> {
-    const { key, path } = await this.place(h.name, parts);
-    let fh: FileHandle | undefined;
-    const flags = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW;
-    await this.create(key, false, async () => {
-      fh = await fsp.open(path, flags, 0o600);
+  private async file(h: TarHeader, parts: string[], data: AsyncIterable<Buffer>): Promise<void> {
+    const { key, path } = this.place(h.name, parts);
+    const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
+    let fd = -1;
+    this.create(key, false, () => {
+      fd = fs.openSync(path, flags, 0o600);
     });
-    const file = fh as FileHandle;
     try {
       let batch: Buffer[] = [];
       let batched = 0;
       for await (const chunk of data) {
-        batch.push(chunk as Buffer);
-        batched += (chunk as Buffer).length;
+        batch.push(chunk);
+        batched += chunk.length;
         if (batched >= writeBatchBytes) {
-          await writeFully(file, batch, batched);
+          writeFully(fd, batch, batched);
           this.size += batched;
           batch = [];
           batched = 0;
         }
       }
-      await writeFully(file, batch, batched);
+      writeFully(fd, batch, batched);
       this.size += batched;
       // chown clears setuid/setgid and file capabilities, so mode and xattrs come after it.
-      await file.chown(...owner(h));
-      await file.chmod(mode(h));
+      fs.fchownSync(fd, ...owner(h));
+      fs.fchmodSync(fd, mode(h));
       this.xattrs(h, path);
-      await file.utimes(...times(h));
+      fs.futimesSync(fd, ...times(h));
     } finally {
-      await file.close();
+      fs.closeSync(fd);
     }
   }
 
-  private async symlink(h: TarHeader, parts: string[]): Promise<void> {
+  private symlink(h: TarHeader, parts: string[]): void {
     const target = h.linkname ?? '';
     if (target === '' || target.includes('\0')) {
       throw new InvalidArgumentError('layer_corrupt', `layer symlink "${h.name}" has an invalid target`);
     }
-    const { key, path } = await this.place(h.name, parts);
-    await this.create(key, false, () => fsp.symlink(target, path));
+    const { key, path } = this.place(h.name, parts);
+    this.create(key, false, () => fs.symlinkSync(target, path));
     this.size += Buffer.byteLength(target);
-    await fsp.lchown(path, ...owner(h));
+    fs.lchownSync(path, ...owner(h));
     this.xattrs(h, path);
-    await fsp.lutimes(path, ...times(h));
+    fs.lutimesSync(path, ...times(h));
   }
 
   /**
    * The link shares the target's inode, which already carries its owner, mode and times from
    * its own entry, so the link entry's metadata is not applied.
    */
-  private async hardlink(h: TarHeader, parts: string[]): Promise<void> {
+  private hardlink(h: TarHeader, parts: string[]): void {
     const targetParts = entryComponents(h.linkname ?? '', `hard link target of "${h.name}":`);
     const targetName = targetParts[targetParts.length - 1];
     const missing = (): InvalidArgumentError =>
       new InvalidArgumentError('layer_corrupt', `layer hard link "${h.name}" points to "${h.linkname}", which is not a file in the layer`);
     if (targetName === undefined) throw missing();
-    const targetDir = await this.resolveDir(h.name, targetParts.slice(0, -1), false);
-    const targetKey = join(...targetDir, targetName);
-    const st = await fsp.lstat(this.abs(targetKey)).catch((err: unknown) => {
-      if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
-      throw err;
-    });
+    const targetDir = this.resolveDir(h.name, targetParts.slice(0, -1), false);
+    if (targetDir === undefined) throw missing();
+    const targetKey = [...targetDir, targetName].join('/');
+    const st = fs.lstatSync(this.abs(targetKey), { throwIfNoEntry: false });
     if (st === undefined || st.isDirectory()) throw missing();
-    const { key, path } = await this.place(h.name, parts);
+    const { key, path } = this.place(h.name, parts);
     if (key === targetKey) return;
-    await this.create(key, false, () => fsp.link(this.abs(targetKey), path));
+    this.create(key, false, () => fs.linkSync(this.abs(targetKey), path));
   }
 
-  private async special(h: TarHeader, parts: string[]): Promise<void> {
+  private special(h: TarHeader, parts: string[]): void {
     const type = h.type === 'fifo' ? S_IFIFO : h.type === 'character-device' ? S_IFCHR : S_IFBLK;
-    const { key, path } = await this.place(h.name, parts);
-    await this.create(key, false, async () => mknod(path, type | 0o600, makedev(h.devmajor ?? 0, h.devminor ?? 0)));
-    await fsp.lchown(path, ...owner(h));
-    await fsp.chmod(path, mode(h));
+    const { key, path } = this.place(h.name, parts);
+    this.create(key, false, () => mknod(path, type | 0o600, makedev(h.devmajor ?? 0, h.devminor ?? 0)));
+    fs.lchownSync(path, ...owner(h));
+    fs.chmodSync(path, mode(h));
     this.xattrs(h, path);
-    await fsp.lutimes(path, ...times(h));
+    fs.lutimesSync(path, ...times(h));
   }
 
   /**
@@ -316,11 +345,11 @@ class Extractor {
    * `.wh..wh..opq` the opaque xattr on its directory. Other `.wh..wh.` names are aufs
    * bookkeeping with no meaning here.
    */
-  private async whiteout(h: TarHeader, parts: string[], base: string): Promise<void> {
+  private whiteout(h: TarHeader, parts: string[], base: string): void {
     const dirParts = parts.slice(0, -1);
     if (base === opaqueWhiteout) {
-      const dir = await this.resolveDir(h.name, dirParts, true);
-      lsetxattr(this.abs(join('', ...dir)), 'trusted.overlay.opaque', Buffer.from('y'));
+      const dir = this.resolveDir(h.name, dirParts, true) as string[];
+      lsetxattr(this.abs(dir.join('/')), 'trusted.overlay.opaque', Buffer.from('y'));
       return;
     }
     if (base.startsWith(whiteoutMetaPrefix)) return;
@@ -328,19 +357,19 @@ class Extractor {
     if (name === '' || name === '.' || name === '..') {
       throw new InvalidArgumentError('layer_corrupt', `layer entry "${h.name}" is not a valid whiteout`);
     }
-    const { key, path } = await this.place(h.name, [...dirParts, name]);
-    await this.create(key, false, async () => mknod(path, S_IFCHR, makedev(0, 0)));
-    await fsp.lchown(path, ...owner(h));
+    const { key, path } = this.place(h.name, [...dirParts, name]);
+    this.create(key, false, () => mknod(path, S_IFCHR, makedev(0, 0)));
+    fs.lchownSync(path, ...owner(h));
   }
 
   /** Applies SCHILY.xattr.* records. overlayfs's own trusted.overlay.* are never taken from a layer. */
   private xattrs(h: TarHeader, path: string): void {
     for (const [key, value] of Object.entries(h.pax ?? {})) {
-      if (!key.startsWith('SCHILY.xattr.')) continue;
-      const name = key.slice('SCHILY.xattr.'.length);
+      if (!key.startsWith(xattrPrefix)) continue;
+      const name = key.slice(xattrPrefix.length);
       if (name.startsWith('trusted.overlay.')) continue;
       try {
-        lsetxattr(path, name, Buffer.from(value, 'utf8'));
+        lsetxattr(path, name, h.rawXattrs?.get(key) ?? Buffer.from(value, 'utf8'));
       } catch (err) {
         // As docker does: filesystems without xattrs, and xattr namespaces a file type cannot
         // carry (user.* on a symlink), are not a reason to refuse the image.
@@ -351,18 +380,18 @@ class Extractor {
   }
 
   /** Resolves an entry's parent inside the root (creating missing directories); the final component is not looked at. */
-  private async place(entryName: string, parts: string[]): Promise<{ key: string; path: string }> {
-    const dir = await this.resolveDir(entryName, parts.slice(0, -1), true);
-    const key = join('', ...dir, parts[parts.length - 1]);
+  private place(entryName: string, parts: string[]): { key: string; path: string } {
+    const dir = this.resolveDir(entryName, parts.slice(0, -1), true) as string[];
+    const key = [...dir, parts[parts.length - 1]].join('/');
     return { key, path: this.abs(key) };
   }
 
   /**
    * Resolves directory components inside the root, following symlinks with the root as "/"
    * and ".." in their targets clamped at the root. Missing directories are created (0755,
-   * as docker does) when `create`, otherwise rejected as a broken hard link target.
+   * as docker does) when `create`; otherwise a missing one makes the result undefined.
    */
-  private async resolveDir(entryName: string, parts: string[], create: boolean): Promise<string[]> {
+  private resolveDir(entryName: string, parts: string[], create: boolean): string[] | undefined {
     let resolved: string[] = [];
     const pending = [...parts];
     let follows = 0;
@@ -380,20 +409,15 @@ class Extractor {
         continue;
       }
       const path = this.abs(key);
-      const st = await fsp.lstat(path).catch((err: unknown) => {
-        if (errnoCode(err) === 'ENOENT') return undefined;
-        throw err;
-      });
+      const st = fs.lstatSync(path, { throwIfNoEntry: false });
       if (st === undefined) {
-        if (!create) {
-          throw new InvalidArgumentError('layer_corrupt', `layer entry "${entryName}": "${key}" does not exist in the layer`);
-        }
-        await fsp.mkdir(path, 0o755);
+        if (!create) return undefined;
+        fs.mkdirSync(path, 0o755);
       } else if (st.isSymbolicLink()) {
         if (++follows > maxSymlinkFollows) {
           throw new InvalidArgumentError('layer_corrupt', `layer entry "${entryName}": too many levels of symbolic links`);
         }
-        const target = await fsp.readlink(path);
+        const target = fs.readlinkSync(path);
         if (target.startsWith('/')) resolved = [];
         pending.unshift(...target.split('/'));
         continue;
@@ -411,23 +435,22 @@ class Extractor {
    * already at the path it is removed first, except that an existing directory is kept for a
    * directory entry (tar merges directories).
    */
-  private async create(key: string, isDir: boolean, make: () => Promise<unknown>): Promise<void> {
+  private create(key: string, isDir: boolean, make: () => void): void {
     try {
-      await make();
+      make();
       return;
     } catch (err) {
       if (errnoCode(err) !== 'EEXIST') throw err;
     }
     const path = this.abs(key);
-    const st = await fsp.lstat(path);
-    if (st.isDirectory()) {
+    if (fs.lstatSync(path).isDirectory()) {
       if (isDir) return;
-      await fsp.rm(path, { recursive: true, force: true });
+      fs.rmSync(path, { recursive: true, force: true });
       this.forget(key);
     } else {
-      await fsp.unlink(path);
+      fs.unlinkSync(path);
     }
-    await make();
+    make();
   }
 
   private forget(key: string): void {
@@ -441,13 +464,13 @@ class Extractor {
   }
 }
 
-async function writeFully(file: FileHandle, buffers: Buffer[], total: number): Promise<void> {
+function writeFully(fd: number, buffers: Buffer[], total: number): void {
   if (total === 0) return;
-  let written = (await file.writev(buffers)).bytesWritten;
+  let written = fs.writevSync(fd, buffers);
   if (written === total) return;
   const rest = Buffer.concat(buffers).subarray(written);
   written = 0;
-  while (written < rest.length) written += (await file.write(rest, written)).bytesWritten;
+  while (written < rest.length) written += fs.writeSync(fd, rest, written);
 }
 
 function owner(h: TarHeader): [number, number] {
@@ -473,4 +496,162 @@ function times(h: TarHeader): [number, number] {
   };
   const mtime = seconds(h.pax?.mtime) ?? (h.mtime ? h.mtime.getTime() / 1000 : 0);
   return [seconds(h.pax?.atime) ?? mtime, mtime];
+}
+
+/**
+ * tar-stream decodes PAX records as UTF-8 text, which corrupts binary xattr values such as
+ * security.capability. This pass-through, placed just before tar-stream, follows the same tar
+ * framing (mirroring tar-stream's quirks) and queues each entry's raw SCHILY.xattr.* values.
+ * attach() hands them to the matching entry only after checking that they decode to exactly the
+ * strings tar-stream produced; on any disagreement the tap stops being used and the decoded
+ * strings are applied as they are.
+ */
+class RawXattrTap extends Transform {
+  private readonly queue: { size: number; xattrs: Map<string, Buffer> }[] = [];
+  private lost = false;
+  private readonly header = Buffer.alloc(512);
+  private headerFill = 0;
+  private skipLeft = 0;
+  private capture: { global: boolean; size: number; chunks: Buffer[]; left: number } | undefined;
+  private pax: Map<string, Buffer> | undefined;
+  private globalPax: Map<string, Buffer> | undefined;
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (!this.lost) this.scan(chunk);
+    cb(null, chunk);
+  }
+
+  /** Sets h.rawXattrs for the entry tar-stream has just emitted. */
+  attach(h: TarHeader): void {
+    const next = this.queue.shift();
+    if (this.lost || next === undefined || next.size !== h.size) {
+      this.lost = true;
+      return;
+    }
+    const decoded = Object.keys(h.pax ?? {}).filter((k) => k.startsWith(xattrPrefix));
+    const matches =
+      decoded.length === next.xattrs.size && decoded.every((k) => next.xattrs.get(k)?.toString('utf8') === h.pax?.[k]);
+    if (!matches) {
+      this.lost = true;
+      return;
+    }
+    if (next.xattrs.size > 0) h.rawXattrs = next.xattrs;
+  }
+
+  private scan(chunk: Buffer): void {
+    let off = 0;
+    while (off < chunk.length && !this.lost) {
+      const available = chunk.length - off;
+      if (this.capture !== undefined) {
+        const n = Math.min(this.capture.left, available);
+        this.capture.chunks.push(Buffer.from(chunk.subarray(off, off + n)));
+        this.capture.left -= n;
+        off += n;
+        if (this.capture.left === 0) this.captured(this.capture);
+      } else if (this.skipLeft > 0) {
+        const n = Math.min(this.skipLeft, available);
+        this.skipLeft -= n;
+        off += n;
+      } else {
+        const n = Math.min(512 - this.headerFill, available);
+        chunk.copy(this.header, this.headerFill, off, off + n);
+        this.headerFill += n;
+        off += n;
+        if (this.headerFill === 512) {
+          this.headerFill = 0;
+          this.onHeader(this.header);
+        }
+      }
+    }
+  }
+
+  private onHeader(h: Buffer): void {
+    let sum = 8 * 32;
+    for (let i = 0; i < 148; i++) sum += h[i];
+    for (let i = 156; i < 512; i++) sum += h[i];
+    if (sum === 8 * 32) return; // an all-zero block: end of archive
+    const size = headerSize(h);
+    if (!Number.isSafeInteger(size) || size < 0) {
+      this.lost = true;
+      return;
+    }
+    switch (h[156]) {
+      case 0x78: // 'x': PAX records for the next entry
+      case 0x67: // 'g': global PAX records
+        if (size > maxPaxBytes) {
+          this.lost = true; // tar-stream refuses it too
+          return;
+        }
+        this.capture = { global: h[156] === 0x67, size, chunks: [], left: size };
+        if (size === 0) this.captured(this.capture);
+        return;
+      case 0x4b: // 'K', 'L', 'N': GNU long names
+      case 0x4c:
+      case 0x4e:
+        this.skipLeft = size + padding(size);
+        return;
+    }
+    const pax = this.pax;
+    this.pax = undefined;
+    let dataSize = size;
+    const paxSize = pax?.get('size');
+    if (paxSize !== undefined && paxSize.length > 0) dataSize = parseInt(paxSize.toString('utf8'), 10);
+    if (!Number.isSafeInteger(dataSize) || dataSize < 0) {
+      this.lost = true;
+      return;
+    }
+    const xattrs = new Map<string, Buffer>();
+    for (const [k, v] of pax ?? []) if (k.startsWith(xattrPrefix)) xattrs.set(k, v);
+    this.queue.push({ size: dataSize, xattrs });
+    // tar-stream reads no data after a directory header, whatever its size field says.
+    const nameEnd = h.subarray(0, 100).indexOf(0);
+    const slashName = h[(nameEnd === -1 ? 100 : nameEnd) - 1] === 0x2f;
+    const isDir = h[156] === 0x35 || ((h[156] === 0 || h[156] === 0x30) && slashName);
+    this.skipLeft = isDir ? 0 : dataSize + padding(dataSize);
+  }
+
+  private captured(capture: { global: boolean; size: number; chunks: Buffer[] }): void {
+    this.capture = undefined;
+    const records = parsePaxRecords(Buffer.concat(capture.chunks));
+    if (capture.global) this.globalPax = records;
+    else this.pax = this.globalPax === undefined ? records : new Map([...this.globalPax, ...records]);
+    this.skipLeft = padding(capture.size);
+  }
+}
+
+/** "<length> <key>=<value>\n" records, as tar-stream splits them, values kept as bytes. */
+function parsePaxRecords(buf: Buffer): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  while (buf.length > 0) {
+    let i = 0;
+    while (i < buf.length && buf[i] !== 0x20) i++;
+    const len = parseInt(buf.subarray(0, i).toString('utf8'), 10);
+    if (!len) break;
+    const record = buf.subarray(i + 1, len - 1);
+    const eq = record.indexOf(0x3d);
+    if (eq === -1) break;
+    out.set(record.subarray(0, eq).toString('utf8'), Buffer.from(record.subarray(eq + 1)));
+    buf = buf.subarray(len);
+  }
+  return out;
+}
+
+/** The size field: octal text, or base-256 when the high bit of its first byte is set. */
+function headerSize(h: Buffer): number {
+  const field = h.subarray(124, 136);
+  if (field[0] & 0x80) {
+    let n = field[0] & 0x7f;
+    for (let i = 1; i < field.length; i++) n = n * 256 + field[i];
+    return n;
+  }
+  let start = 0;
+  while (start < field.length && field[start] === 0x20) start++;
+  let end = field.indexOf(0x20, start);
+  if (end === -1) end = field.length;
+  while (start < end && field[start] === 0) start++;
+  return end === start ? 0 : parseInt(field.subarray(start, end).toString('latin1'), 8);
+}
+
+function padding(size: number): number {
+  return (512 - (size % 512)) % 512;
 }

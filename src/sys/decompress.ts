@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { Duplex } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { errnoCode } from '../errors.js';
+import { UnavailableError, errnoCode } from '../errors.js';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
@@ -18,7 +18,9 @@ export function detectCompression(head: Buffer): Compression {
 }
 
 export function decompressor(compression: 'gzip' | 'zstd'): Duplex {
-  return compression === 'gzip' ? createGunzip() : zstdDecompressor();
+  // zlib's default 16 KiB output chunks cost a main-thread callback each; 128 KiB ones made
+  // unpacking a 250 MB layer about 40% faster.
+  return compression === 'gzip' ? createGunzip({ chunkSize: 128 * 1024 }) : zstdDecompressor();
 }
 
 /**
@@ -92,7 +94,9 @@ function zstdDecompressor(): Duplex {
   child.stdin.on('error', (err) => {
     if (errnoCode(err) !== 'EPIPE') duplex.destroy(err);
   });
-  child.on('error', (err) => duplex.destroy(new Error(`cannot run zstd: ${err.message}`, { cause: err })));
+  child.on('error', (err) =>
+    duplex.destroy(new UnavailableError('zstd_unavailable', `cannot run zstd to decompress a zstd layer (is the zstd package installed?): ${err.message}`, { cause: err })),
+  );
   child.on('close', (code, signal) => {
     exited = { code, signal };
     releaseWrite();

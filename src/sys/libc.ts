@@ -1,5 +1,5 @@
 // Thin koffi bindings for the libc calls Node does not expose (mknod, mount, umount2, xattrs,
-// syncfs, chdir). Calls are synchronous: each is a single short syscall, and mountIn() depends
+// chdir). Calls are synchronous: each is a single short syscall, and mountIn() depends
 // on nothing else running between its chdir and its mount. Failures throw errors shaped like
 // Node's fs errors (code, errno, syscall, path) so errnoCode() and callers treat them alike.
 import { openSync, closeSync } from 'node:fs';
@@ -15,7 +15,6 @@ const c = {
   mknod: libc.func('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
   lsetxattr: libc.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)'),
   lgetxattr: libc.func('intptr_t lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)'),
-  syncfs: libc.func('int syncfs(int fd)'),
   chdir: libc.func('int chdir(const char *path)'),
   fchdir: libc.func('int fchdir(int fd)'),
 };
@@ -104,14 +103,4 @@ export function lgetxattr(path: string, name: string): Buffer | undefined {
     throw new SyscallError('lgetxattr', errno, path);
   }
   return buf.subarray(0, n);
-}
-
-/** Flushes the filesystem that holds `path` to disk. */
-export function syncfs(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    check(c.syncfs(fd), 'syncfs', path);
-  } finally {
-    closeSync(fd);
-  }
 }

@@ -1,6 +1,6 @@
 // Running host tools (runc, conmon). The only place in berth that spawns them; src/runtime
 // builds the arguments and interprets the results.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 
 export interface RunResult {
@@ -42,18 +42,6 @@ export function runTool(file: string, args: readonly string[], opts: RunOptions 
       resolve({ code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err) });
     });
     if (opts.input !== undefined) child.stdin!.end(opts.input);
-  });
-}
-
-/** A tool whose stdio the caller streams (e.g. an attached `runc exec`). */
-export function spawnTool(
-  file: string,
-  args: readonly string[],
-  opts: { env?: NodeJS.ProcessEnv; stdin?: boolean } = {},
-): ChildProcess {
-  return spawn(file, args, {
-    env: opts.env ?? process.env,
-    stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
 }
 
@@ -166,14 +154,4 @@ export function launchMonitor(
     });
     start.end(Buffer.from([0]));
   });
-}
-
-/** Whether a process exists (signal 0). */
-export function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
