@@ -190,7 +190,29 @@ export class ImageService {
       deleted.push({ Deleted: img.id });
       reclaimed += Math.max(0, before - this.layerBytes());
     }
+    reclaimed += await this.sweepStore();
     return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
+  }
+
+  /**
+   * Frees what a crashed berth left behind: layers whose writer died mid-unpack, temp files,
+   * and blobs nothing refers to. A blob younger than the grace period may belong to a load
+   * still running in another berth process, so it is left for a later prune.
+   */
+  private async sweepStore(): Promise<number> {
+    const grace = 60 * 60 * 1000;
+    await this.stores.layers.reconcile();
+    await this.stores.content.cleanTemp(grace);
+    let freed = 0;
+    for (const digest of await this.stores.content.list()) {
+      if (this.stores.images.blobReferenced(digest)) continue;
+      const st = await this.stores.content.stat(digest);
+      if (st && Date.now() - st.mtimeMs > grace) {
+        await this.stores.content.delete(digest);
+        freed += st.size;
+      }
+    }
+    return freed;
   }
 
   load(source: Readable): Promise<{ loaded: { id: string; tags: string[] }[] }> {

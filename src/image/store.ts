@@ -51,7 +51,8 @@ export class ImageStore {
   ) {}
 
   /**
-   * Registers an image whose config and layer blobs are already in the content store.
+   * Registers an image whose config and layer blobs are already in the content store. An
+   * image already present keeps its manifest and layer blobs: a registry may serve them.
    * Layers not yet unpacked are unpacked from their blobs; the image becomes visible in one
    * transaction at the end, so a failure leaves no half-registered image, and layers this
    * call unpacked are released again.
@@ -97,12 +98,12 @@ export class ImageStore {
         this.db
           .prepare(
             `INSERT INTO images (id, top_layer, manifest, size, created, loaded) VALUES (?, ?, ?, ?, ?, ?)
-             ON CONFLICT(id) DO UPDATE SET manifest = coalesce(excluded.manifest, images.manifest)`,
+             ON CONFLICT(id) DO UPDATE SET manifest = coalesce(images.manifest, excluded.manifest)`,
           )
           .run(id, chains.at(-1) ?? null, opts.manifest ?? null, size, createdAt, Math.floor(Date.now() / 1000));
         const insertLayer = this.db.prepare(
           `INSERT INTO image_layers (image_id, idx, chain_id, blob, media_type) VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT(image_id, idx) DO UPDATE SET blob = excluded.blob, media_type = excluded.media_type`,
+           ON CONFLICT(image_id, idx) DO NOTHING`,
         );
         chains.forEach((c, i) => insertLayer.run(id, i, c, opts.layers[i].blob, opts.layers[i].mediaType));
         for (const t of opts.tags ?? []) this.setTag(t, id);

@@ -66,6 +66,10 @@ export class ContentStore {
     return (await fsp.stat(this.path(digest))).size;
   }
 
+  async stat(digest: string): Promise<{ size: number; mtimeMs: number } | undefined> {
+    return fsp.stat(this.path(digest)).catch(() => undefined);
+  }
+
   async read(digest: string): Promise<Buffer> {
     try {
       return await fsp.readFile(this.path(digest));
