@@ -85,6 +85,7 @@ export class ContentStore {
 
   /** Stores bytes already in memory; `expected` (when given) must match. */
   async put(data: Buffer, expected?: string): Promise<string> {
+    if (expected !== undefined) checkDigest(expected);
     const digest = sha256Digest(data);
     if (expected !== undefined && expected !== digest) {
       throw new InvalidArgumentError('digest_mismatch', `content digest mismatch: expected ${expected}, got ${digest}`);
