@@ -5,3 +5,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 berth system init
 berth images
+berth run --rm busybox echo "hello from a berth container"

@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages: the OCI runtime, the monitor, the default image's busybox, layer
-# decompression, and (for tests) the reference registry.
-packages=(runc conmon busybox-static zstd util-linux iptables containernetworking-plugins docker-registry)
+# decompression, the init for `run --init` (tini-static), and (for tests) the reference registry.
+packages=(runc conmon busybox-static zstd util-linux iptables containernetworking-plugins tini docker-registry)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

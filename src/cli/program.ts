@@ -5,8 +5,12 @@ import type { Engine } from '../engine/engine.js';
 import { berthVersion } from '../version.js';
 import { engineFor, type GlobalOptions } from './context.js';
 import { exitUsage, reportError } from './errors.js';
+import { registerContainerCommands } from './commands/containers.js';
 import { registerImageCommands } from './commands/images.js';
+import { registerRegistryCommands } from './commands/registry.js';
 import { registerSystemCommands } from './commands/system.js';
+import { registerVolumeCommands } from './commands/volumes.js';
+import { registerEventCommands } from './commands/events.js';
 
 export type Action = (engine: Engine) => Promise<number | void>;
 
@@ -54,8 +58,12 @@ export async function runCli(argv: string[]): Promise<void> {
       }
     },
   };
+  registerContainerCommands(cli);
   registerImageCommands(cli);
+  registerRegistryCommands(cli);
   registerSystemCommands(cli);
+  registerVolumeCommands(cli);
+  registerEventCommands(cli);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -133,8 +133,9 @@ export class ImageService {
     const items: ImageDeleteItem[] = [];
     if (name) {
       const remaining = img.tags.length + img.repoDigests.length - 1;
-      if (remaining > 0 || (users.length > 0 && !opts.force)) {
-        if (remaining === 0 && users.length > 0) {
+      // Forced, the last name goes; the image itself stays (dangling) while containers use its layers.
+      if (remaining > 0 || users.length > 0) {
+        if (remaining === 0 && users.length > 0 && !opts.force) {
           throw new ConflictError(
             'image_in_use',
             `conflict: unable to remove repository reference "${ref}" (must force) - container ${users[0].slice(0, 12)} is using its referenced image ${shortId(img.id)}`,

@@ -2,22 +2,63 @@
 // commands that need no state (version, help) never touch the database.
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
+import { join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { ContainerStore } from '../container/store.js';
 import { ensureDefaultImage } from '../image/default-image.js';
 import { ImageStore } from '../image/store.js';
+import { OciRuntime } from '../runtime/runtime.js';
 import { ContentStore } from '../storage/content.js';
 import { openDb, type Db } from '../storage/db.js';
 import { LayerStore } from '../storage/layers.js';
-import { cgroupVersion, kernelVersion, operatingSystem } from '../sys/host.js';
+import { backingFilesystem, cgroupVersion, kernelVersion, operatingSystem } from '../sys/host.js';
 import { apiVersion, berthVersion, minApiVersion } from '../version.js';
-import type { Engine, Filters, SystemInfo, VersionInfo } from './engine.js';
+import type {
+  AttachOptions,
+  ContainerCreateBody,
+  Engine,
+  ExecCreateBody,
+  ExecStartOptions,
+  Filters,
+  LogEntry,
+  LogOptions,
+  ProgressHandler,
+  SystemInfo,
+  VersionInfo,
+  WaitCondition,
+} from './engine.js';
 import { ImageService, type ImageStores } from './images.js';
+import { RegistryService } from './registry.js';
 import { dbFile, type EnginePaths } from './paths.js';
+import { ContainerService } from './containers.js';
+import { streamEvents } from './events.js';
+import { VolumeService } from './volumes.js';
+import { EventLog, type EventMessage } from '../events/log.js';
+import { VolumeStore } from '../volume/store.js';
+
+export interface LocalEngineOptions {
+  /**
+   * How conmon's exit command calls back into berth: the program and its leading arguments.
+   * Defaults to this process's node and script, which is right for the CLI.
+   */
+  berthCommand?: string[];
+}
 
 export class LocalEngine implements Engine {
-  private opened?: { db: Db; stores: ImageStores; images: ImageService };
+  private opened?: {
+    db: Db;
+    stores: ImageStores;
+    images: ImageService;
+    containers: ContainerService;
+    registry: RegistryService;
+    volumes: VolumeService;
+    events: EventLog;
+  };
 
-  constructor(readonly paths: EnginePaths) {}
+  constructor(
+    readonly paths: EnginePaths,
+    private readonly options: LocalEngineOptions = {},
+  ) {}
 
   private async open(): Promise<NonNullable<LocalEngine['opened']>> {
     if (this.opened) return this.opened;
@@ -28,21 +69,41 @@ export class LocalEngine implements Engine {
     await Promise.all([content.init(), layers.init()]);
     const images = new ImageStore(db, content, layers);
     const stores = { content, layers, images };
-    this.opened = { db, stores, images: new ImageService(stores) };
+    const paths = { root: resolve(this.paths.root), runroot: resolve(this.paths.runroot) };
+    const containerStore = new ContainerStore(db);
+    const events = new EventLog(db);
+    const containers = new ContainerService({
+      paths,
+      store: containerStore,
+      images,
+      layers,
+      runtime: new OciRuntime({ runtimeRoot: join(paths.runroot, 'runc') }),
+      berthCommand: this.options.berthCommand ?? [process.execPath, resolve(process.argv[1])],
+    });
+    this.opened = {
+      db,
+      stores,
+      images: new ImageService(stores, (id) => containers.usersOfImage(id)),
+      containers,
+      registry: new RegistryService(stores),
+      volumes: new VolumeService(new VolumeStore(this.paths.root, db), (name) => containerStore.usersOfVolume(name), events),
+      events,
+    };
     return this.opened;
   }
 
   async info(): Promise<SystemInfo> {
-    const { stores } = await this.open();
+    const { stores, containers } = await this.open();
+    const counts = containers.counts();
     return {
       ID: '',
-      Containers: 0,
-      ContainersRunning: 0,
-      ContainersPaused: 0,
-      ContainersStopped: 0,
+      Containers: counts.total,
+      ContainersRunning: counts.running,
+      ContainersPaused: counts.paused,
+      ContainersStopped: counts.stopped,
       Images: stores.images.list().length,
       Driver: 'overlay',
-      DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true']],
+      DriverStatus: [['Backing Filesystem', backingFilesystem(this.paths.root)], ['Supports d_type', 'true']],
       DockerRootDir: this.paths.root,
       Name: os.hostname(),
       ServerVersion: berthVersion,
@@ -102,10 +163,107 @@ export class LocalEngine implements Engine {
   async imageImport(source: Readable, opts: { ref?: string; changes?: string[]; message?: string }) {
     return (await this.open()).images.import(source, opts);
   }
+  async imagePull(ref: string, opts: { platform?: string; allTags?: boolean }, onProgress?: ProgressHandler) {
+    return (await this.open()).registry.pull(ref, opts, onProgress);
+  }
+  async imagePush(ref: string, opts: { allTags?: boolean }, onProgress?: ProgressHandler) {
+    return (await this.open()).registry.push(ref, opts, onProgress);
+  }
+  async imageSearch(term: string, opts: { limit?: number; filters?: Filters }) {
+    return (await this.open()).registry.search(term, opts);
+  }
+  async login(server: string | undefined, username?: string, password?: string) {
+    return (await this.open()).registry.login(server, username, password);
+  }
+  async logout(server: string | undefined) {
+    return (await this.open()).registry.logout(server);
+  }
 
   async ensureDefaultImage() {
     const { stores } = await this.open();
     return ensureDefaultImage(stores.content, stores.images);
+  }
+
+  async containerCreate(body: ContainerCreateBody, opts?: { name?: string; platform?: string }) {
+    return (await this.open()).containers.create(body, opts);
+  }
+  async containerStart(id: string) {
+    return (await this.open()).containers.start(id);
+  }
+  async containerStop(id: string, opts?: { timeout?: number; signal?: string }) {
+    return (await this.open()).containers.stop(id, opts);
+  }
+  async containerRestart(id: string, opts?: { timeout?: number; signal?: string }) {
+    return (await this.open()).containers.restart(id, opts);
+  }
+  async containerKill(id: string, signal?: string) {
+    return (await this.open()).containers.kill(id, signal);
+  }
+  async containerRemove(id: string, opts?: { force?: boolean; volumes?: boolean }) {
+    return (await this.open()).containers.remove(id, opts);
+  }
+  async containerList(opts?: { all?: boolean; limit?: number; size?: boolean; filters?: Filters }) {
+    return (await this.open()).containers.list(opts);
+  }
+  async containerInspect(id: string, opts?: { size?: boolean }) {
+    return (await this.open()).containers.inspect(id, opts);
+  }
+  async containerWait(id: string, condition?: WaitCondition) {
+    return (await this.open()).containers.wait(id, condition);
+  }
+  async *containerLogs(id: string, opts: LogOptions): AsyncIterable<LogEntry> {
+    yield* (await this.open()).containers.logs(id, opts);
+  }
+  async containerAttach(id: string, opts: AttachOptions) {
+    return (await this.open()).containers.attach(id, opts);
+  }
+  async containerPrune(opts?: { filters?: Filters }) {
+    return (await this.open()).containers.prune(opts);
+  }
+  async containerRename(id: string, newName: string) {
+    return (await this.open()).containers.rename(id, newName);
+  }
+  async containerPause(id: string) {
+    return (await this.open()).containers.pause(id);
+  }
+  async containerUnpause(id: string) {
+    return (await this.open()).containers.unpause(id);
+  }
+  async containerTop(id: string, psArgs?: string) {
+    return (await this.open()).containers.top(id, psArgs);
+  }
+  async execCreate(id: string, body: ExecCreateBody) {
+    return (await this.open()).containers.execs.create(id, body);
+  }
+  async execStart(execId: string, opts?: ExecStartOptions) {
+    return (await this.open()).containers.execs.start(execId, opts);
+  }
+  async execInspect(execId: string) {
+    return (await this.open()).containers.execs.inspect(execId);
+  }
+  /** conmon's exit command: record the exit, apply --rm and the restart policy. Not part of the Engine API. */
+  async containerCleanup(id: string) {
+    return (await this.open()).containers.cleanup(id);
+  }
+
+  async volumeCreate(opts: { Name?: string; Driver?: string; DriverOpts?: Record<string, string>; Labels?: Record<string, string> }) {
+    return (await this.open()).volumes.create(opts);
+  }
+  async volumeList(filters?: Filters) {
+    return (await this.open()).volumes.list(filters);
+  }
+  async volumeInspect(name: string) {
+    return (await this.open()).volumes.inspect(name);
+  }
+  async volumeRemove(name: string, opts: { force?: boolean }) {
+    return (await this.open()).volumes.remove(name, opts);
+  }
+  async volumePrune(opts: { all?: boolean; filters?: Filters }) {
+    return (await this.open()).volumes.prune(opts);
+  }
+
+  async *events(opts: { since?: string; until?: string; filters?: Filters }, signal?: AbortSignal): AsyncIterable<EventMessage> {
+    yield* streamEvents((await this.open()).events, opts, signal);
   }
 
   close(): void {

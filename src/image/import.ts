@@ -4,7 +4,8 @@
 import type { Readable } from 'node:stream';
 import { InvalidArgumentError } from '../errors.js';
 import type { ContentStore } from '../storage/content.js';
-import { ingestWithDiffId, peek } from './archive/index.js';
+import { ingestWithDiffId } from './archive/index.js';
+import { peek } from '../storage/peek.js';
 import { buildManifest } from './archive/oci.js';
 import { applyChanges } from './change.js';
 import { formatReference, parseReference, withDefaultTag } from './reference.js';

@@ -208,12 +208,27 @@ export class ImageStore {
     }
   }
 
-  /** Whether anything in the database still refers to a blob. */
+  /**
+   * Records that a registry serves image `id` as `name` (repo@digest, after a push), and the
+   * manifest it was pushed with when the image had none.
+   */
+  addRepoDigest(name: string, id: string, manifest?: string): void {
+    this.db.transaction(() => {
+      this.db.prepare(`INSERT OR REPLACE INTO repo_digests (name, image_id) VALUES (?, ?)`).run(name, id);
+      if (manifest) this.db.prepare(`UPDATE images SET manifest = coalesce(manifest, ?) WHERE id = ?`).run(manifest, id);
+    }).immediate();
+  }
+
+  /**
+   * Whether anything in the database still refers to a blob. A repo digest refers to the
+   * manifest or index it names: the index of a multi-platform pull is kept that way.
+   */
   blobReferenced(digest: string): boolean {
     const row = this.db
       .prepare(
         `SELECT 1 FROM images WHERE id = @d OR manifest = @d
-         UNION ALL SELECT 1 FROM image_layers WHERE blob = @d LIMIT 1`,
+         UNION ALL SELECT 1 FROM image_layers WHERE blob = @d
+         UNION ALL SELECT 1 FROM repo_digests WHERE substr(name, instr(name, '@') + 1) = @d LIMIT 1`,
       )
       .get({ d: digest });
     return row !== undefined;

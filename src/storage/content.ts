@@ -2,8 +2,9 @@
 // have been hashed to that digest: it is written to a temp file, fsynced, then renamed.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fsp, type ReadStream } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { Transform, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError, NotFoundError, errnoCode } from '../errors.js';
 
@@ -136,6 +137,12 @@ export class ContentStore {
     }
   }
 
+  /** A blob to be written in pieces, e.g. a download that resumes after a cut connection. */
+  async writer(): Promise<BlobWriter> {
+    const tmp = this.tmpPath();
+    return new BlobWriter(this, tmp, await fsp.open(tmp, 'ax', 0o644));
+  }
+
   async delete(digest: string): Promise<void> {
     await fsp.rm(this.path(digest), { force: true });
   }
@@ -157,5 +164,71 @@ export class ContentStore {
 
   private tmpPath(): string {
     return join(this.tmpDir, `${process.pid}-${randomBytes(8).toString('hex')}`);
+  }
+}
+
+/**
+ * A blob written in pieces, possibly over several connections: every byte is hashed as it is
+ * appended, and the blob appears under its digest only when commit() finds the whole matches.
+ */
+export class BlobWriter {
+  size = 0;
+  private hash = createHash('sha256');
+  private closed = false;
+
+  constructor(
+    private readonly content: ContentStore,
+    private readonly tmp: string,
+    private readonly fh: FileHandle,
+  ) {}
+
+  /** A stream appending to the blob; one per piece, ended without ending the blob. */
+  sink(): Writable {
+    return new Writable({
+      highWaterMark: 1 << 20,
+      writev: (chunks, cb) => {
+        const buffers = chunks.map((c) => c.chunk as Buffer);
+        for (const b of buffers) {
+          this.hash.update(b);
+          this.size += b.length;
+        }
+        this.fh.writev(buffers).then(() => cb(), cb);
+      },
+    });
+  }
+
+  /** Starts over from nothing (a server that ignored a range request sends everything again). */
+  async reset(): Promise<void> {
+    await this.fh.truncate(0);
+    this.hash = createHash('sha256');
+    this.size = 0;
+  }
+
+  /** Checks the whole blob against `expected`, flushes it and makes it visible; removes it on mismatch. */
+  async commit(expected: string): Promise<void> {
+    checkDigest(expected);
+    try {
+      const digest = 'sha256:' + this.hash.digest('hex');
+      if (digest !== expected) {
+        throw new InvalidArgumentError('digest_mismatch', `content digest mismatch: expected ${expected}, got ${digest}`);
+      }
+      await this.fh.sync();
+      await this.close();
+      await fsp.rename(this.tmp, this.content.path(expected));
+    } catch (err) {
+      await this.abort();
+      throw err;
+    }
+  }
+
+  async abort(): Promise<void> {
+    await this.close();
+    await fsp.rm(this.tmp, { force: true });
+  }
+
+  private async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.fh.close();
   }
 }

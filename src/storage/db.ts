@@ -59,6 +59,7 @@ const migrations: string[] = [
     config        TEXT NOT NULL,             -- Docker Config (JSON)
     host_config   TEXT NOT NULL,             -- Docker HostConfig (JSON)
     state         TEXT NOT NULL,             -- Docker State (JSON)
+    book          TEXT NOT NULL,             -- what exists on the host for it: mounts, runtime, monitor pid (JSON)
     created       INTEGER NOT NULL,          -- unix ms
     boot_id       TEXT NOT NULL DEFAULT ''   -- kernel boot id when last started: a change means a reboot
   );

@@ -24,6 +24,7 @@ import { BerthError, InvalidArgumentError, SystemError, errnoCode } from '../err
 import { decompressor, detectCompression, type Compression } from '../sys/decompress.js';
 import { S_IFBLK, S_IFCHR, S_IFIFO, lsetxattr, makedev, mknod } from '../sys/libc.js';
 import { DigestStream } from './content.js';
+import { peek } from './peek.js';
 
 export interface UnpackResult {
   /** sha256 of the uncompressed tar stream. */
@@ -125,40 +126,6 @@ function classify(err: unknown, origin: string | undefined, compression: Compres
 /** Errors from a system call (Node's fs or src/sys) name it; zlib's carry an errno but no syscall. */
 function isSyscallError(err: unknown): err is Error {
   return err instanceof Error && typeof (err as { syscall?: unknown }).syscall === 'string';
-}
-
-/** Reads the first `n` bytes of a stream without consuming them for later readers. */
-async function peek(source: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  let ended = false;
-  while (length < n && !ended) {
-    const chunk = source.read() as Buffer | null;
-    if (chunk !== null) {
-      chunks.push(chunk);
-      length += chunk.length;
-      continue;
-    }
-    ended = await new Promise<boolean>((resolve, reject) => {
-      const done = (result: boolean, err?: unknown): void => {
-        source.off('readable', onReadable);
-        source.off('end', onEnd);
-        source.off('error', onError);
-        if (err !== undefined) reject(err);
-        else resolve(result);
-      };
-      const onReadable = (): void => done(false);
-      const onEnd = (): void => done(true);
-      const onError = (err: unknown): void => done(false, err);
-      source.on('readable', onReadable);
-      source.on('end', onEnd);
-      source.on('error', onError);
-    });
-  }
-  const head = Buffer.concat(chunks);
-  if (ended) return { head, stream: Readable.from(head.length > 0 ? [head] : []) };
-  if (head.length > 0) source.unshift(head);
-  return { head, stream: source };
 }
 
 /**

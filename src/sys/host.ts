@@ -1,5 +1,5 @@
 // Facts about the host that `berth info` and the runtime need.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statfsSync } from 'node:fs';
 import os from 'node:os';
 
 export function operatingSystem(): string {
@@ -27,5 +27,24 @@ export function bootId(): string {
     return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
   } catch {
     return '';
+  }
+}
+
+/** Names the filesystem under `path` as `docker info` does (from statfs's magic number). */
+export function backingFilesystem(path: string): string {
+  const names: Record<number, string> = {
+    0xef53: 'extfs',
+    0x58465342: 'xfs',
+    0x9123683e: 'btrfs',
+    0x01021994: 'tmpfs',
+    0x794c7630: 'overlayfs',
+    0x2fc12fc1: 'zfs',
+    0x6969: 'nfs',
+    0xf2f52010: 'f2fs',
+  };
+  try {
+    return names[statfsSync(path).type] ?? 'unknown';
+  } catch {
+    return 'unknown';
   }
 }

@@ -1,5 +1,5 @@
 // Drives the built CLI (dist/berth.mjs) as a user would, against a throwaway state root.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const berthBin = fileURLToPath(new URL('../../../dist/berth.mjs', import.meta.url));
@@ -24,4 +24,21 @@ export function berthOk(root: string, args: string[], opts: { input?: string | B
   const r = berth(root, args, opts);
   if (r.code !== 0) throw new Error(`berth ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
   return r.stdout;
+}
+
+/**
+ * berth() without blocking the test's event loop: needed when the test process itself serves
+ * what berth talks to (a token server, a proxy).
+ */
+export function berthAsync(root: string, args: string[], opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [berthBin, '--root', root, '--runroot', root + '/run', ...args], { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(opts.input);
+  });
 }

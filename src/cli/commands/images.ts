@@ -11,6 +11,8 @@ import { collect, type Cli } from '../program.js';
 import { renderInspect, renderList } from '../output.js';
 import { humanDuration, humanSize } from '../units.js';
 import { parseFilterArgs } from './filters.js';
+import { confirm } from './confirm.js';
+import { inspectEach } from './inspect.js';
 
 const imageHeaders = {
   ID: 'IMAGE ID',
@@ -210,23 +212,9 @@ export function registerImageCommands(cli: Cli): void {
     .description('Display detailed information on one or more images')
     .argument('<image...>')
     .option('-f, --format <string>', 'Format output using a custom template')
-    .action((refs: string[], o: { format?: string }) => cli.run((engine) => inspectImages(engine, refs, o.format)));
+    .action((refs: string[], o: { format?: string }) => cli.run((engine) => inspectEach(refs, (r) => engine.imageInspect(r), o.format)));
 }
 
-export async function inspectImages(engine: Engine, refs: string[], format?: string): Promise<number> {
-  const found: object[] = [];
-  let failed = false;
-  for (const ref of refs) {
-    try {
-      found.push(await engine.imageInspect(ref));
-    } catch (err) {
-      failed = true;
-      process.stderr.write(`Error: ${(err as Error).message}\n`);
-    }
-  }
-  if (found.length > 0 || !format) process.stdout.write(renderInspect(found, format));
-  return failed ? 1 : 0;
-}
 
 interface ImageRow {
   ID: string;
@@ -326,25 +314,4 @@ async function saveTo(engine: Engine, refs: string[], output: string | undefined
     await fsp.rm(tmp, { force: true });
     throw err;
   }
-}
-
-async function confirm(warning: string): Promise<boolean> {
-  process.stdout.write(`${warning}\nAre you sure you want to continue? [y/N] `);
-  if (!process.stdin.isTTY && process.stdin.readableEnded) return false;
-  const answer = await new Promise<string>((resolve) => {
-    let buf = '';
-    const onData = (d: Buffer) => {
-      buf += d.toString();
-      if (buf.includes('\n')) done();
-    };
-    const done = () => {
-      process.stdin.off('data', onData);
-      process.stdin.off('end', done);
-      process.stdin.pause();
-      resolve(buf.trim());
-    };
-    process.stdin.on('data', onData);
-    process.stdin.on('end', done);
-  });
-  return /^y(es)?$/i.test(answer);
 }

@@ -4,7 +4,9 @@ import { apiVersion, berthVersion } from '../../version.js';
 import type { Cli } from '../program.js';
 import { compileTemplate, parseFormat } from '../template.js';
 import { humanBinarySize } from '../units.js';
-import { inspectImages } from './images.js';
+import type { Engine } from '../../engine/engine.js';
+import { BerthError, InvalidArgumentError } from '../../errors.js';
+import { renderInspect } from '../output.js';
 
 export function registerSystemCommands(cli: Cli): void {
   const { program } = cli;
@@ -60,7 +62,8 @@ export function registerSystemCommands(cli: Cli): void {
     .argument('<name...>')
     .option('-f, --format <string>', 'Format output using a custom template')
     .option('--type <type>', 'Return JSON for specified type')
-    .action((names: string[], o: { format?: string; type?: string }) => cli.run((engine) => inspectImages(engine, names, o.format)));
+    .option('-s, --size', 'Display total file sizes if the type is container')
+    .action((names: string[], o: { format?: string; type?: string; size?: boolean }) => cli.run((engine) => inspectAny(engine, names, o)));
 }
 
 function renderVersion(client: Record<string, string>, server: VersionInfo): string {
@@ -114,4 +117,39 @@ function renderInfo(info: SystemInfo): string {
     '',
   ];
   return lines.join('\n');
+}
+
+/** Docker's generic inspect: containers first, then images, unless --type narrows it. */
+async function inspectAny(engine: Engine, names: string[], o: { format?: string; type?: string; size?: boolean }): Promise<number> {
+  const type = o.type ?? '';
+  if (!['', 'container', 'image'].includes(type)) {
+    throw new InvalidArgumentError('invalid_type', `"${type}" is not a valid value for --type`);
+  }
+  const notFound = (err: unknown) => err instanceof BerthError && err.kind === 'NotFound';
+  const found: object[] = [];
+  let failed = false;
+  for (const name of names) {
+    try {
+      if (type === 'container') found.push(await engine.containerInspect(name, { size: o.size }));
+      else if (type === 'image') found.push(await engine.imageInspect(name));
+      else {
+        try {
+          found.push(await engine.containerInspect(name, { size: o.size }));
+        } catch (err) {
+          if (!notFound(err)) throw err;
+          try {
+            found.push(await engine.imageInspect(name));
+          } catch (err2) {
+            if (!notFound(err2)) throw err2;
+            throw new BerthError('NotFound', 'object_not_found', `No such object: ${name}`);
+          }
+        }
+      }
+    } catch (err) {
+      failed = true;
+      process.stderr.write(`Error: ${(err as Error).message}\n`);
+    }
+  }
+  if (found.length > 0 || !o.format) process.stdout.write(renderInspect(found, o.format));
+  return failed ? 1 : 0;
 }

@@ -8,6 +8,7 @@ import tar from 'tar-stream';
 import { BerthError, InvalidArgumentError } from '../../errors.js';
 import { DigestStream, sha256Digest, type ContentStore } from '../../storage/content.js';
 import { decompressor, detectCompression, type Compression } from '../../sys/decompress.js';
+import { peek } from '../../storage/peek.js';
 import { familiarString, formatReference, fullName, parseReference, withDefaultTag, type Reference } from '../reference.js';
 import type { ImageLayerInput, ImageStore } from '../store.js';
 import { planDockerLoad, writeDockerArchive } from './docker.js';
@@ -435,42 +436,6 @@ function packWriter(pack: tar.Pack): ArchiveWriter {
         pipeline(source, entry).catch(reject);
       }),
   };
-}
-
-/** Reads the first `n` bytes and gives back a stream that still starts with them. */
-export async function peek(source: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  let ended = false;
-  while (length < n && !ended) {
-    const chunk = source.read() as Buffer | string | null;
-    if (chunk !== null) {
-      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      chunks.push(buf);
-      length += buf.length;
-      continue;
-    }
-    ended = await new Promise<boolean>((resolve, reject) => {
-      const done = (result: boolean, err?: unknown): void => {
-        source.off('readable', onReadable);
-        source.off('end', onEnd);
-        source.off('error', onError);
-        if (err !== undefined) reject(err);
-        else resolve(result);
-      };
-      const onReadable = (): void => done(false);
-      const onEnd = (): void => done(true);
-      const onError = (err: unknown): void => done(false, err);
-      source.on('readable', onReadable);
-      source.on('end', onEnd);
-      source.on('error', onError);
-      if (source.readableEnded) done(true);
-    });
-  }
-  const head = Buffer.concat(chunks);
-  if (ended) return { head, stream: Readable.from(head.length > 0 ? [head] : []) };
-  if (head.length > 0) source.unshift(head);
-  return { head, stream: source };
 }
 
 /** Archive member names as keys: "./a//b/" and "a/b" are the same file. */

@@ -1,0 +1,75 @@
+// `run --rm busybox true` wall time: berth against Podman and Docker (where installed) and
+// against the floor, node's own start plus `runc run` of a prepared bundle. All cases run
+// interleaved in one loop so machine noise hits them alike. Prints medians and ratios.
+//   RUNS=20 node bench/run-latency.mjs        (root; berth built with `npm run build`)
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const runs = Number(process.env.RUNS ?? 20);
+const bundle = fileURLToPath(new URL('../dist/berth.mjs', import.meta.url));
+const work = mkdtempSync(join(tmpdir(), 'berth-bench-'));
+const sh = (cmd) => spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
+const have = (cmd) => sh(`command -v ${cmd}`).status === 0;
+
+// A busybox rootfs, shared by the runc floor and the peers' images.
+const rootfs = join(work, 'bundle', 'rootfs');
+mkdirSync(join(rootfs, 'bin'), { recursive: true });
+mkdirSync(join(rootfs, 'etc'));
+cpSync('/bin/busybox', join(rootfs, 'bin', 'busybox'));
+for (const applet of sh('/bin/busybox --list').stdout.trim().split('\n')) {
+  if (applet !== 'busybox') symlinkSync('busybox', join(rootfs, 'bin', applet));
+}
+writeFileSync(join(rootfs, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+sh(`cd ${join(work, 'bundle')} && runc spec`);
+const spec = JSON.parse(readFileSync(join(work, 'bundle', 'config.json'), 'utf8'));
+spec.process.terminal = false;
+spec.process.args = ['true'];
+writeFileSync(join(work, 'bundle', 'config.json'), JSON.stringify(spec));
+sh(`tar -C ${rootfs} -cf ${join(work, 'rootfs.tar')} .`);
+
+const berthRoot = join(work, 'berth-root');
+const berthArgs = [bundle, '--root', berthRoot, '--runroot', join(work, 'berth-run')];
+const cases = [
+  { name: 'floor: node -e 0', cmd: process.execPath, args: ['-e', '0'] },
+  { name: 'floor: runc run', cmd: 'runc', args: ['--root', join(work, 'runc'), 'run', '--bundle', join(work, 'bundle'), 'bench-floor'] },
+  { name: 'berth run --rm', cmd: process.execPath, args: [...berthArgs, 'run', '--rm', 'busybox', 'true'] },
+];
+spawnSync(process.execPath, [...berthArgs, 'system', 'init'], { stdio: 'inherit' });
+if (have('podman') && sh(`podman import -q ${join(work, 'rootfs.tar')} localhost/berth-bench:latest`).status === 0) {
+  // Debian's podman defaults its rlimits above this host's hard limits and crun refuses hybrid cgroups.
+  cases.push({ name: 'podman run --rm', cmd: 'podman', args: ['run', '--rm', '--runtime', 'runc', '--network', 'none', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=4096:4096', 'localhost/berth-bench', 'true'] });
+}
+if (have('docker') && sh('docker info >/dev/null 2>&1').status === 0 && sh(`docker import ${join(work, 'rootfs.tar')} berth-bench:latest`).status === 0) {
+  cases.push({ name: 'docker run --rm', cmd: 'docker', args: ['run', '--rm', '--network', 'none', 'berth-bench', 'true'] });
+}
+
+const times = new Map(cases.map((c) => [c.name, []]));
+try {
+  for (let i = 0; i < runs + 1; i++) {
+    for (const c of cases) {
+      const t0 = process.hrtime.bigint();
+      const r = spawnSync(c.cmd, c.args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (r.status !== 0) throw new Error(`${c.name} exited ${r.status}: ${r.stderr}`);
+      if (i > 0) times.get(c.name).push(ms); // the first round warms caches
+    }
+  }
+} finally {
+  sh('podman rmi -f localhost/berth-bench >/dev/null 2>&1; docker rmi -f berth-bench >/dev/null 2>&1');
+  rmSync(work, { recursive: true, force: true });
+}
+
+const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+const m = Object.fromEntries(cases.map((c) => [c.name, median(times.get(c.name))]));
+const floor = m['floor: node -e 0'] + m['floor: runc run'];
+console.log(`run --rm busybox true, median of ${runs} runs (ms)`);
+for (const c of cases) console.log(`${c.name.padEnd(20)} ${m[c.name].toFixed(1).padStart(7)}`);
+console.log(`${'floor (node + runc)'.padEnd(20)} ${floor.toFixed(1).padStart(7)}`);
+const b = m['berth run --rm'];
+console.log(`berth - floor: ${(b - floor).toFixed(1)} ms`);
+for (const peer of ['podman run --rm', 'docker run --rm']) {
+  if (m[peer]) console.log(`berth / ${peer.split(' ')[0]}: ${(b / m[peer]).toFixed(2)}x`);
+}

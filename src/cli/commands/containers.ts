@@ -1,0 +1,615 @@
+// Container commands: run, create, start, stop, restart, kill, rm, ps, logs, wait, rename,
+// pause, unpause, top, exec, attach, container prune/inspect, and the hidden
+// `container cleanup` that conmon runs when a container exits.
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import type { ContainerAttachment, ContainerSummary, Engine } from '../../engine/engine.js';
+import { BerthError, InvalidArgumentError } from '../../errors.js';
+import { enableTiming, mark, timingReport } from '../../timing.js';
+import { renderInspect, renderList } from '../output.js';
+import { collect, type Cli } from '../program.js';
+import { tabwrite } from '../table.js';
+import { humanSize, timeAgo } from '../units.js';
+import { confirm } from './confirm.js';
+import { parseFilterArgs } from './filters.js';
+import { addRunFlags, buildRunRequest, normalizeBoolFlags, parseKeyValueFile, type RunFlagValues, type RunRequest } from './run-flags.js';
+
+/** docker run's exit code for failures of berth itself, before the container's command ran. */
+const EXIT_ENGINE = 125;
+
+const psHeaders = {
+  ID: 'CONTAINER ID',
+  Image: 'IMAGE',
+  Command: 'COMMAND',
+  CreatedAt: 'CREATED AT',
+  RunningFor: 'CREATED',
+  Ports: 'PORTS',
+  State: 'STATE',
+  Status: 'STATUS',
+  Size: 'SIZE',
+  Names: 'NAMES',
+  Labels: 'LABELS',
+  Mounts: 'MOUNTS',
+  Networks: 'NETWORKS',
+  LocalVolumes: 'LOCAL VOLUMES',
+};
+
+const DEFAULT_IMAGE_NAMES = new Set(
+  ['busybox', 'library/busybox', 'docker.io/library/busybox', 'index.docker.io/library/busybox'].flatMap((n) => [n, `${n}:latest`]),
+);
+
+/** `name` with Docker's default tag when it has neither tag nor digest. */
+function withLatest(ref: string): string {
+  const last = ref.slice(ref.lastIndexOf('/') + 1);
+  return last.includes(':') || ref.includes('@') ? ref : `${ref}:latest`;
+}
+
+function exitCodeOf(err: unknown): number {
+  const code = (err as { exitCode?: unknown }).exitCode;
+  return typeof code === 'number' ? code : EXIT_ENGINE;
+}
+
+function printError(err: unknown): void {
+  process.stderr.write(`Error: ${(err as Error)?.message ?? String(err)}\n`);
+}
+
+/**
+ * Docker's error handling for run/create: anything failing before the container's command
+ * runs is 125 (126/127 when the command cannot be run or found).
+ */
+async function withRunExitCodes(fn: () => Promise<number>, debug: boolean): Promise<number> {
+  try {
+    return await fn();
+  } catch (err) {
+    printError(err);
+    if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+    return exitCodeOf(err);
+  }
+}
+
+/** Creates the container; a missing busybox:latest is made from the host (berth's embedded default). */
+async function createContainer(engine: Engine, req: RunRequest): Promise<string> {
+  const ref = req.body.Image;
+  if (req.pull === 'always') {
+    throw new InvalidArgumentError('pull_unavailable', `cannot pull ${withLatest(ref)}: pulling images from a registry is not available in berth yet`);
+  }
+  const create = () => engine.containerCreate(req.body, { name: req.name, platform: req.platform });
+  let created;
+  try {
+    created = await create();
+  } catch (err) {
+    if (!(err instanceof BerthError) || err.code !== 'image_not_found' || req.pull === 'never') throw err;
+    if (DEFAULT_IMAGE_NAMES.has(ref)) {
+      await engine.ensureDefaultImage();
+      mark('create default image');
+      created = await create();
+    } else {
+      process.stderr.write(`Unable to find image '${withLatest(ref)}' locally\n`);
+      throw new InvalidArgumentError(
+        'pull_unavailable',
+        `pulling images from a registry is not available in berth yet: load ${withLatest(ref)} with \`berth load\` or \`berth import\``,
+      );
+    }
+  }
+  for (const w of created.Warnings) process.stderr.write(`WARNING: ${w}\n`);
+  return created.Id;
+}
+
+interface AttachedRun {
+  tty: boolean;
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  sigProxy: boolean;
+  /** Remove the container if its start fails (run --rm). */
+  removeOnFailure: boolean;
+  /** Start the container once attached (run, start -a); attach alone does not. */
+  start: boolean;
+}
+
+/**
+ * The attached part of run, start -a and attach: connect to the container's stdio before it
+ * starts (so nothing it prints is lost), stream stdin, forward signals, and return its exit code.
+ */
+async function attachAndRun(engine: Engine, id: string, o: AttachedRun): Promise<number> {
+  // A container that cannot start is removed when --rm asked for it (preparing it happens on attach).
+  const failed = async (err: unknown): Promise<never> => {
+    if (o.removeOnFailure) await engine.containerRemove(id, { force: true }).catch(() => undefined);
+    throw err;
+  };
+  const attachment: ContainerAttachment = await engine
+    .containerAttach(id, {
+      stdin: o.stdin,
+      stdout: o.stdout,
+      stderr: o.stderr,
+      onOutput: (stream, data) => (stream === 'stdout' ? process.stdout : process.stderr).write(data),
+    })
+    .catch(failed);
+  const stdin = process.stdin;
+  const rawTty = o.tty && o.stdin && stdin.isTTY;
+  const cleanups: (() => void)[] = [];
+  try {
+    if (o.tty && process.stdout.isTTY) {
+      const resize = () => attachment.resize(process.stdout.rows, process.stdout.columns);
+      resize();
+      process.stdout.on('resize', resize);
+      cleanups.push(() => process.stdout.off('resize', resize));
+    }
+    if (o.stdin) {
+      // Writes go one at a time: the socket is a sequence of packets that must stay in order.
+      let queue = Promise.resolve();
+      const onData = (d: Buffer) => {
+        stdin.pause();
+        queue = queue.then(() => attachment.write(d)).catch(() => undefined).then(() => void stdin.resume());
+      };
+      const onEnd = () => {
+        queue = queue.then(() => attachment.closeStdin());
+      };
+      stdin.on('data', onData);
+      stdin.on('end', onEnd);
+      cleanups.push(() => {
+        stdin.off('data', onData);
+        stdin.off('end', onEnd);
+        stdin.destroy();
+      });
+    }
+    // Keys go to the container as typed (Ctrl-C included); restored before stdin is closed.
+    if (rawTty) {
+      stdin.setRawMode(true);
+      cleanups.push(() => stdin.setRawMode(false));
+    }
+    if (o.sigProxy && !o.tty) {
+      for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const) {
+        const forward = () => void engine.containerKill(id, sig).catch(() => undefined);
+        process.on(sig, forward);
+        cleanups.push(() => process.off(sig, forward));
+      }
+    }
+    if (o.start) {
+      await engine.containerStart(id).catch(failed);
+    }
+    await attachment.done;
+    mark('container ran');
+    const { StatusCode } = await engine.containerWait(id, 'not-running');
+    mark('wait and clean up');
+    return StatusCode;
+  } finally {
+    for (const c of cleanups.reverse()) c();
+    await attachment.detach();
+  }
+}
+
+function runFlagsAction(cli: Cli, run: boolean) {
+  return (image: string, command: string[], o: RunFlagValues) => {
+    const debug = cli.program.opts().debug === true;
+    if (debug) enableTiming();
+    return cli.run(async (engine) => {
+      mark('load engine');
+      const code = await withRunExitCodes(async () => {
+        const req = buildRunRequest(o, image, command, { env: process.env, readFile: (p) => readFileSync(p, 'utf8') });
+        if (req.body.Tty && process.stdout.isTTY) req.body.HostConfig = { ...req.body.HostConfig, ConsoleSize: [process.stdout.rows, process.stdout.columns] };
+        mark('parse flags');
+        const id = await createContainer(engine, req);
+        if (!run) {
+          process.stdout.write(id + '\n');
+          return 0;
+        }
+        if (req.detach) {
+          try {
+            await engine.containerStart(id);
+          } catch (err) {
+            if (req.body.HostConfig?.AutoRemove) await engine.containerRemove(id, { force: true }).catch(() => undefined);
+            throw err;
+          } finally {
+            // As docker does, the ID is printed even when the start fails.
+            process.stdout.write(id + '\n');
+          }
+          return 0;
+        }
+        return attachAndRun(engine, id, {
+          tty: req.body.Tty ?? false,
+          stdin: req.body.AttachStdin ?? false,
+          stdout: req.body.AttachStdout ?? true,
+          stderr: req.body.AttachStderr ?? true,
+          sigProxy: req.sigProxy,
+          removeOnFailure: req.body.HostConfig?.AutoRemove ?? false,
+          start: true,
+        });
+      }, debug);
+      if (debug) process.stderr.write(timingReport());
+      return code;
+    });
+  };
+}
+
+/** Runs `fn` for each name, printing what Docker prints; any failure makes the exit code 1. */
+async function forEach(names: string[], fn: (name: string) => Promise<string | void>): Promise<number> {
+  let failed = false;
+  for (const name of names) {
+    try {
+      const out = await fn(name);
+      process.stdout.write((out ?? name) + '\n');
+    } catch (err) {
+      failed = true;
+      printError(err);
+    }
+  }
+  return failed ? 1 : 0;
+}
+
+const shortId = (id: string) => id.slice(0, 12);
+
+/** docker's Ellipsis: at most `max` columns, the last one an ellipsis when cut. */
+function ellipsis(s: string, max: number): string {
+  const chars = [...s];
+  return chars.length > max ? chars.slice(0, max - 1).join('') + '…' : s;
+}
+
+function goTime(unixSeconds: number): string {
+  const d = new Date(unixSeconds * 1000);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000 UTC`;
+}
+
+function psRow(c: ContainerSummary, trunc: boolean): Record<string, string> {
+  const image = /^sha256:[a-f0-9]{64}$/.test(c.Image) && trunc ? shortId(c.Image.slice(7)) : c.Image;
+  return {
+    ID: trunc ? shortId(c.Id) : c.Id,
+    Image: image,
+    Command: JSON.stringify(trunc ? ellipsis(c.Command, 20) : c.Command),
+    CreatedAt: goTime(c.Created),
+    RunningFor: timeAgo(c.Created),
+    Ports: '',
+    State: c.State,
+    Status: c.Status,
+    Size: c.SizeRw === undefined ? '' : `${humanSize(c.SizeRw)} (virtual ${humanSize(c.SizeRootFs ?? 0)})`,
+    Names: c.Names.map((n) => n.replace(/^\//, '')).join(','),
+    Labels: Object.entries(c.Labels ?? {}).map(([k, v]) => `${k}=${v}`).join(','),
+    Mounts: c.Mounts.map((m) => m.Source).join(','),
+    Networks: Object.keys(c.NetworkSettings.Networks).join(','),
+    LocalVolumes: '0',
+  };
+}
+
+/** Docker's log timestamps: UTC with nine fractional digits. */
+function logTimestamp(time: string): string {
+  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?(.*)$/.exec(time);
+  if (!m) return time;
+  const whole = new Date(Date.parse(m[1] + m[3])).toISOString().slice(0, 19);
+  return `${whole}.${(m[2] ?? '').padEnd(9, '0').slice(0, 9)}Z`;
+}
+
+/** --since/--until: RFC 3339, unix seconds, or a duration before now ("10m"). */
+function logTime(value: string): number {
+  if (/^\d+(\.\d+)?$/.test(value)) return Number(value);
+  const dur = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)$/.exec(value);
+  if (dur) {
+    const mult: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+    return Date.now() / 1000 - Number(dur[1]) * mult[dur[2]];
+  }
+  const t = Date.parse(value);
+  if (Number.isNaN(t)) throw new InvalidArgumentError('invalid_time', `invalid value for time: "${value}": use RFC 3339, unix seconds, or a duration such as 10m`);
+  return t / 1000;
+}
+
+export function registerContainerCommands(cli: Cli): void {
+  const { program } = cli;
+  const container = program.command('container').description('Manage containers').enablePositionalOptions();
+
+  for (const parent of [program, container]) {
+    for (const run of [true, false]) {
+      const cmd = parent
+        .command(run ? 'run' : 'create')
+        .description(run ? 'Create and run a new container from an image' : 'Create a new container')
+        .usage('[OPTIONS] IMAGE [COMMAND] [ARG...]')
+        .argument('<image>')
+        .argument('[command...]')
+        .passThroughOptions();
+      addRunFlags(cmd, { run });
+      // Docker's booleans accept --flag=false; commander's do not, so those are rewritten first.
+      cmd.parseOptions = (argv: string[]) => Command.prototype.parseOptions.call(cmd, normalizeBoolFlags(argv));
+      cmd.action(runFlagsAction(cli, run));
+    }
+
+    parent
+      .command('start')
+      .description('Start one or more stopped containers')
+      .argument('<container...>')
+      .option('-a, --attach', "Attach STDOUT/STDERR and forward signals")
+      .option('-i, --interactive', "Attach container's STDIN")
+      .action((names: string[], o: { attach?: boolean; interactive?: boolean }) =>
+        cli.run(async (engine) => {
+          if (!o.attach && !o.interactive) return forEach(names, (n) => engine.containerStart(n));
+          if (names.length > 1) throw new InvalidArgumentError('start_attach_many', 'you cannot start and attach multiple containers at once');
+          const info = await engine.containerInspect(names[0]);
+          // Docker's start -a of a running container attaches to it.
+          return attachAndRun(engine, info.Id, {
+            tty: info.Config.Tty,
+            stdin: !!o.interactive && info.Config.OpenStdin,
+            stdout: true,
+            stderr: true,
+            sigProxy: true,
+            removeOnFailure: false,
+            start: !info.State.Running,
+          }).catch((err) => {
+            printError(err);
+            return 1;
+          });
+        }),
+      );
+
+    parent
+      .command('stop')
+      .description('Stop one or more running containers')
+      .argument('<container...>')
+      .option('-t, --time <seconds>', 'Seconds to wait before killing the container')
+      .option('-s, --signal <signal>', 'Signal to send to the container')
+      .action((names: string[], o: { time?: string; signal?: string }) =>
+        cli.run((engine) => {
+          const timeout = seconds(o.time);
+          return forEach(names, (n) => engine.containerStop(n, { timeout, signal: o.signal }));
+        }),
+      );
+
+    parent
+      .command('restart')
+      .description('Restart one or more containers')
+      .argument('<container...>')
+      .option('-t, --time <seconds>', 'Seconds to wait before killing the container')
+      .option('-s, --signal <signal>', 'Signal to send to the container')
+      .action((names: string[], o: { time?: string; signal?: string }) =>
+        cli.run((engine) => {
+          const timeout = seconds(o.time);
+          return forEach(names, (n) => engine.containerRestart(n, { timeout, signal: o.signal }));
+        }),
+      );
+
+    parent
+      .command('kill')
+      .description('Kill one or more running containers')
+      .argument('<container...>')
+      .option('-s, --signal <signal>', 'Signal to send to the container', 'KILL')
+      .action((names: string[], o: { signal: string }) => cli.run((engine) => forEach(names, (n) => engine.containerKill(n, o.signal))));
+
+    parent
+      .command('rm')
+      .aliases(parent === program ? [] : ['remove'])
+      .description('Remove one or more containers')
+      .argument('<container...>')
+      .option('-f, --force', 'Force the removal of a running container (uses SIGKILL)')
+      .option('-v, --volumes', 'Remove anonymous volumes associated with the container')
+      .action((names: string[], o: { force?: boolean; volumes?: boolean }) =>
+        cli.run((engine) => forEach(names, (n) => engine.containerRemove(n, { force: o.force, volumes: o.volumes }))),
+      );
+
+    parent
+      .command('wait')
+      .description('Block until one or more containers stop, then print their exit codes')
+      .argument('<container...>')
+      .action((names: string[]) =>
+        cli.run((engine) => forEach(names, async (n) => String((await engine.containerWait(n, 'not-running')).StatusCode))),
+      );
+
+    parent
+      .command('rename')
+      .description('Rename a container')
+      .argument('<container>')
+      .argument('<new-name>')
+      .action((name: string, newName: string) => cli.run((engine) => engine.containerRename(name, newName)));
+
+    parent
+      .command('pause')
+      .description('Pause all processes within one or more containers')
+      .argument('<container...>')
+      .action((names: string[]) => cli.run((engine) => forEach(names, (n) => engine.containerPause(n))));
+
+    parent
+      .command('unpause')
+      .description('Unpause all processes within one or more containers')
+      .argument('<container...>')
+      .action((names: string[]) => cli.run((engine) => forEach(names, (n) => engine.containerUnpause(n))));
+
+    parent
+      .command('top')
+      .description('Display the running processes of a container')
+      .argument('<container>')
+      .argument('[ps-options...]')
+      .passThroughOptions()
+      .action((name: string, psArgs: string[]) =>
+        cli.run(async (engine) => {
+          const top = await engine.containerTop(name, psArgs.join(' '));
+          process.stdout.write(tabwrite([top.Titles, ...top.Processes].map((r) => r.join('\t') + '\n').join('')));
+        }),
+      );
+
+    parent
+      .command('logs')
+      .description('Fetch the logs of a container')
+      .argument('<container>')
+      .option('-f, --follow', 'Follow log output')
+      .option('--since <string>', 'Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)')
+      .option('--until <string>', 'Show logs before a timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)')
+      .option('-n, --tail <string>', 'Number of lines to show from the end of the logs', 'all')
+      .option('-t, --timestamps', 'Show timestamps')
+      .action((name: string, o: { follow?: boolean; since?: string; until?: string; tail: string; timestamps?: boolean }) =>
+        cli.run(async (engine) => {
+          const tail = /^\d+$/.test(o.tail) ? Number(o.tail) : 'all';
+          const entries = engine.containerLogs(name, {
+            follow: o.follow,
+            tail,
+            timestamps: o.timestamps,
+            ...(o.since ? { since: logTime(o.since) } : {}),
+            ...(o.until ? { until: logTime(o.until) } : {}),
+          });
+          for await (const e of entries) {
+            const out = e.stream === 'stdout' ? process.stdout : process.stderr;
+            if (o.timestamps) out.write(logTimestamp(e.time) + ' ');
+            out.write(e.line);
+          }
+        }),
+      );
+
+    parent
+      .command('exec')
+      .description('Execute a command in a running container')
+      .usage('[OPTIONS] CONTAINER COMMAND [ARG...]')
+      .argument('<container>')
+      .argument('<command...>')
+      .passThroughOptions()
+      .option('-d, --detach', 'Detached mode: run command in the background')
+      .option('-e, --env <var>', 'Set environment variables', collect)
+      .option('--env-file <file>', 'Read in a file of environment variables', collect)
+      .option('-i, --interactive', 'Keep STDIN open even if not attached')
+      .option('--privileged', 'Give extended privileges to the command')
+      .option('-t, --tty', 'Allocate a pseudo-TTY')
+      .option('-u, --user <string>', 'Username or UID (format: "<name|uid>[:<group|gid>]")')
+      .option('-w, --workdir <string>', 'Working directory inside the container')
+      .action((name: string, command: string[], o: { detach?: boolean; env?: string[]; envFile?: string[]; interactive?: boolean; privileged?: boolean; tty?: boolean; user?: string; workdir?: string }) =>
+        cli.run(async (engine) => {
+          try {
+            if (o.tty && o.interactive && !process.stdin.isTTY) throw new InvalidArgumentError('not_a_tty', 'the input device is not a TTY');
+            const env = [
+              ...(o.envFile ?? []).flatMap((f) => parseKeyValueFile(readFileSync(f, 'utf8'), f, process.env, true)),
+              ...(o.env ?? []).map((e) => (e.includes('=') || process.env[e] === undefined ? e : `${e}=${process.env[e]}`)),
+            ];
+            const { Id } = await engine.execCreate(name, {
+              Cmd: command,
+              ...(env.length ? { Env: env } : {}),
+              ...(o.workdir ? { WorkingDir: o.workdir } : {}),
+              ...(o.user ? { User: o.user } : {}),
+              Privileged: o.privileged ?? false,
+              Tty: o.tty ?? false,
+              AttachStdin: !o.detach && (o.interactive ?? false),
+              AttachStdout: !o.detach,
+              AttachStderr: !o.detach,
+            });
+            if (o.detach) {
+              await engine.execStart(Id, { Detach: true });
+              return 0;
+            }
+            const { exitCode } = await engine.execStart(Id, {
+              Tty: o.tty ?? false,
+              stdio: { stdin: o.interactive ? process.stdin : null, stdout: process.stdout, stderr: process.stderr },
+            });
+            return exitCode ?? 0;
+          } catch (err) {
+            printError(err);
+            return typeof (err as { exitCode?: unknown }).exitCode === 'number' ? exitCodeOf(err) : 1;
+          }
+        }),
+      );
+
+    parent
+      .command('attach')
+      .description("Attach local standard input, output, and error streams to a running container")
+      .argument('<container>')
+      .option('--no-stdin', 'Do not attach STDIN')
+      .option('--sig-proxy', 'Proxy all received signals to the process (default true)')
+      .option('--no-sig-proxy', 'Do not proxy signals')
+      .action((name: string, o: { stdin: boolean; sigProxy: boolean }) =>
+        cli.run(async (engine) => {
+          const info = await engine.containerInspect(name);
+          if (!info.State.Running) throw new InvalidArgumentError('container_not_running', 'You cannot attach to a stopped container, start it first');
+          return attachAndRun(engine, info.Id, {
+            tty: info.Config.Tty,
+            stdin: o.stdin && info.Config.OpenStdin,
+            stdout: true,
+            stderr: true,
+            sigProxy: o.sigProxy !== false,
+            removeOnFailure: false,
+            start: false,
+          });
+        }),
+      );
+  }
+
+  for (const [parent, name, aliases] of [
+    [program, 'ps', []],
+    [container, 'ls', ['list', 'ps']],
+  ] as [Command, string, string[]][]) {
+    parent
+      .command(name)
+      .aliases(aliases)
+      .description('List containers')
+      .option('-a, --all', 'Show all containers (default shows just running)')
+      .option('-f, --filter <filter>', 'Filter output based on conditions provided', collect)
+      .option('--format <string>', 'Format output using a custom template')
+      .option('-n, --last <int>', 'Show n last created containers (includes all states)')
+      .option('-l, --latest', 'Show the latest created container (includes all states)')
+      .option('--no-trunc', "Don't truncate output")
+      .option('-q, --quiet', 'Only display container IDs')
+      .option('-s, --size', 'Display total file sizes')
+      .action((o: { all?: boolean; filter?: string[]; format?: string; last?: string; latest?: boolean; trunc: boolean; quiet?: boolean; size?: boolean }) =>
+        cli.run(async (engine) => {
+          const last = o.latest ? 1 : o.last !== undefined ? Number(o.last) : undefined;
+          if (last !== undefined && !Number.isInteger(last)) {
+            throw new InvalidArgumentError('invalid_flag', `invalid argument "${o.last}" for "-n, --last" flag: strconv.ParseInt: parsing "${o.last}": invalid syntax`);
+          }
+          const wantsSize = !o.quiet && (o.size === true || o.format === 'json' || /\.Size\b/.test(o.format ?? ''));
+          const list = await engine.containerList({ all: o.all, limit: last, size: wantsSize, filters: parseFilterArgs(o.filter ?? []) });
+          if (o.quiet) {
+            process.stdout.write(list.map((c) => (o.trunc ? shortId(c.Id) : c.Id) + '\n').join(''));
+            return;
+          }
+          const defaultFormat =
+            'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}' + (o.size ? '\t{{.Size}}' : '');
+          process.stdout.write(renderList(list.map((c) => psRow(c, o.trunc)), { format: o.format, defaultFormat, headers: psHeaders }));
+        }),
+      );
+  }
+
+  container
+    .command('inspect')
+    .description('Display detailed information on one or more containers')
+    .argument('<container...>')
+    .option('-f, --format <string>', 'Format output using a custom template')
+    .option('-s, --size', 'Display total file sizes')
+    .action((names: string[], o: { format?: string; size?: boolean }) => cli.run((engine) => inspectContainers(engine, names, o)));
+
+  container
+    .command('prune')
+    .description('Remove all stopped containers')
+    .option('-f, --force', 'Do not prompt for confirmation')
+    .option('--filter <filter>', 'Provide filter values (e.g. "until=<timestamp>")', collect)
+    .action((o: { force?: boolean; filter?: string[] }) =>
+      cli.run(async (engine) => {
+        if (!o.force && !(await confirm('WARNING! This will remove all stopped containers.'))) return;
+        const report = await engine.containerPrune({ filters: parseFilterArgs(o.filter ?? []) });
+        if (report.ContainersDeleted?.length) process.stdout.write(`Deleted Containers:\n${report.ContainersDeleted.join('\n')}\n\n`);
+        process.stdout.write(`Total reclaimed space: ${humanSize(report.SpaceReclaimed)}\n`);
+      }),
+    );
+
+  container
+    .command('cleanup', { hidden: true })
+    .description("Record a container's exit and apply its restart policy (run by conmon)")
+    .argument('<id>')
+    .action((id: string) =>
+      cli.run(async (engine) => {
+        const local = engine as Engine & { containerCleanup?: (id: string) => Promise<void> };
+        if (!local.containerCleanup) throw new InvalidArgumentError('not_local', 'container cleanup runs against the local engine only');
+        await local.containerCleanup(id);
+      }),
+    );
+}
+
+function seconds(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^-?\d+$/.test(value)) throw new InvalidArgumentError('invalid_flag', `invalid argument "${value}" for "-t, --time" flag: strconv.ParseInt: parsing "${value}": invalid syntax`);
+  return Number(value);
+}
+
+export async function inspectContainers(engine: Engine, names: string[], o: { format?: string; size?: boolean }): Promise<number> {
+  const found: object[] = [];
+  let failed = false;
+  for (const name of names) {
+    try {
+      found.push(await engine.containerInspect(name, { size: o.size }));
+    } catch (err) {
+      failed = true;
+      printError(err);
+    }
+  }
+  if (found.length > 0 || !o.format) process.stdout.write(renderInspect(found, o.format));
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,453 @@
+// `run` and `create` flags with Docker's names, parsing and error wording, turned into the body
+// of a container create request (Docker's Config + HostConfig). Pure apart from reading the
+// files some flags name (--env-file, --label-file, a seccomp profile), which is injected.
+import type { Command } from 'commander';
+import type { ContainerCreateBody, DeviceMapping, HostConfig, MountSpec, Ulimit } from '../../engine/engine.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { parseDeviceFlag } from '../../runtime/spec.js';
+import { parseBytes } from '../units.js';
+
+type Kind = 'bool' | 'string' | 'list';
+
+interface FlagDef {
+  flags: string;
+  kind: Kind;
+  help: string;
+  hidden?: boolean;
+}
+
+// Docker's run/create flags that berth implements (others are unknown options).
+export const RUN_FLAGS: readonly FlagDef[] = [
+  { flags: '-a, --attach <stream>', kind: 'list', help: 'Attach to STDIN, STDOUT or STDERR' },
+  { flags: '--blkio-weight <uint16>', kind: 'string', help: 'Block IO (relative weight), between 10 and 1000, or 0 to disable' },
+  { flags: '--cap-add <cap>', kind: 'list', help: 'Add Linux capabilities' },
+  { flags: '--cap-drop <cap>', kind: 'list', help: 'Drop Linux capabilities' },
+  { flags: '--cgroup-parent <string>', kind: 'string', help: 'Optional parent cgroup for the container' },
+  { flags: '--cpu-period <int>', kind: 'string', help: 'Limit CPU CFS (Completely Fair Scheduler) period' },
+  { flags: '--cpu-quota <int>', kind: 'string', help: 'Limit CPU CFS (Completely Fair Scheduler) quota' },
+  { flags: '-c, --cpu-shares <int>', kind: 'string', help: 'CPU shares (relative weight)' },
+  { flags: '--cpus <decimal>', kind: 'string', help: 'Number of CPUs' },
+  { flags: '--cpuset-cpus <string>', kind: 'string', help: 'CPUs in which to allow execution (0-3, 0,1)' },
+  { flags: '--cpuset-mems <string>', kind: 'string', help: 'MEMs in which to allow execution (0-3, 0,1)' },
+  { flags: '-d, --detach', kind: 'bool', help: 'Run container in background and print container ID' },
+  { flags: '--device <device>', kind: 'list', help: 'Add a host device to the container' },
+  { flags: '--domainname <string>', kind: 'string', help: 'Container NIS domain name' },
+  { flags: '--entrypoint <string>', kind: 'string', help: 'Overwrite the default ENTRYPOINT of the image' },
+  { flags: '-e, --env <var>', kind: 'list', help: 'Set environment variables' },
+  { flags: '--env-file <file>', kind: 'list', help: 'Read in a file of environment variables' },
+  { flags: '--group-add <group>', kind: 'list', help: 'Add additional groups to join' },
+  { flags: '-h, --hostname <string>', kind: 'string', help: 'Container host name' },
+  { flags: '--init', kind: 'bool', help: 'Run an init inside the container that forwards signals and reaps processes' },
+  { flags: '-i, --interactive', kind: 'bool', help: 'Keep STDIN open even if not attached' },
+  { flags: '--ipc <string>', kind: 'string', help: 'IPC mode to use' },
+  { flags: '-l, --label <label>', kind: 'list', help: 'Set meta data on a container' },
+  { flags: '--label-file <file>', kind: 'list', help: 'Read in a line delimited file of labels' },
+  { flags: '--log-driver <string>', kind: 'string', help: 'Logging driver for the container (k8s-file)' },
+  { flags: '--log-opt <opt>', kind: 'list', help: 'Log driver options (max-size)' },
+  { flags: '-m, --memory <bytes>', kind: 'string', help: 'Memory limit' },
+  { flags: '--memory-reservation <bytes>', kind: 'string', help: 'Memory soft limit' },
+  { flags: '--memory-swap <bytes>', kind: 'string', help: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" },
+  { flags: '--memory-swappiness <int>', kind: 'string', help: 'Tune container memory swappiness (0 to 100)' },
+  { flags: '--mount <mount>', kind: 'list', help: 'Attach a filesystem mount to the container' },
+  { flags: '--name <string>', kind: 'string', help: 'Assign a name to the container' },
+  { flags: '--network <network>', kind: 'string', help: 'Connect a container to a network (none, host, container:<name|id>)' },
+  { flags: '--net <network>', kind: 'string', help: 'Connect a container to a network', hidden: true },
+  { flags: '--oom-kill-disable', kind: 'bool', help: 'Disable OOM Killer' },
+  { flags: '--oom-score-adj <int>', kind: 'string', help: "Tune host's OOM preferences (-1000 to 1000)" },
+  { flags: '--pid <string>', kind: 'string', help: 'PID namespace to use' },
+  { flags: '--pids-limit <int>', kind: 'string', help: 'Tune container pids limit (set -1 for unlimited)' },
+  { flags: '--platform <string>', kind: 'string', help: 'Set platform if server is multi-platform capable' },
+  { flags: '--privileged', kind: 'bool', help: 'Give extended privileges to this container' },
+  { flags: '-p, --publish <port>', kind: 'list', help: "Publish a container's port(s) to the host" },
+  { flags: '-P, --publish-all', kind: 'bool', help: 'Publish all exposed ports to random ports' },
+  { flags: '--pull <string>', kind: 'string', help: 'Pull image before running ("always", "missing", "never")' },
+  { flags: '--read-only', kind: 'bool', help: "Mount the container's root filesystem as read only" },
+  { flags: '--restart <string>', kind: 'string', help: 'Restart policy to apply when a container exits (default "no")' },
+  { flags: '--rm', kind: 'bool', help: 'Automatically remove the container when it exits' },
+  { flags: '--security-opt <opt>', kind: 'list', help: 'Security Options' },
+  { flags: '--shm-size <bytes>', kind: 'string', help: 'Size of /dev/shm' },
+  { flags: '--stop-signal <string>', kind: 'string', help: 'Signal to stop the container' },
+  { flags: '--stop-timeout <int>', kind: 'string', help: 'Timeout (in seconds) to stop a container' },
+  { flags: '--sysctl <map>', kind: 'list', help: 'Sysctl options' },
+  { flags: '--tmpfs <mount>', kind: 'list', help: 'Mount a tmpfs directory' },
+  { flags: '-t, --tty', kind: 'bool', help: 'Allocate a pseudo-TTY' },
+  { flags: '--ulimit <ulimit>', kind: 'list', help: 'Ulimit options' },
+  { flags: '-u, --user <string>', kind: 'string', help: 'Username or UID (format: <name|uid>[:<group|gid>])' },
+  { flags: '--uts <string>', kind: 'string', help: 'UTS namespace to use' },
+  { flags: '-v, --volume <volume>', kind: 'list', help: 'Bind mount a volume (host-path:container-path[:options])' },
+  { flags: '-w, --workdir <string>', kind: 'string', help: 'Working directory inside the container' },
+];
+
+/** The values commander collects for RUN_FLAGS (camelCased long names). */
+export interface RunFlagValues {
+  [key: string]: string | string[] | boolean | undefined;
+}
+
+export interface RunRequest {
+  body: ContainerCreateBody;
+  name?: string;
+  platform?: string;
+  pull: 'missing' | 'never' | 'always';
+  detach: boolean;
+  /** Forward SIGINT/SIGTERM and friends to the container (foreground, without a TTY). */
+  sigProxy: boolean;
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** Adds the run/create flags to a command; `run` adds the run-only ones (-d, --sig-proxy). */
+export function addRunFlags(cmd: Command, opts: { run: boolean }): Command {
+  // Docker's -h is --hostname, so help is --help only.
+  cmd.helpOption('--help', 'Print usage');
+  for (const f of RUN_FLAGS) {
+    if (!opts.run && f.flags.startsWith('-d,')) continue;
+    if (f.kind === 'list') cmd.option(f.flags, f.help, collect);
+    else cmd.option(f.flags, f.help);
+    if (f.hidden) cmd.options.at(-1)!.hideHelp();
+  }
+  if (opts.run) {
+    cmd.option('--sig-proxy', 'Proxy received signals to the process (default true)');
+    cmd.option('--no-sig-proxy', 'Do not proxy received signals to the process');
+  }
+  return cmd;
+}
+
+const BOOL_FLAGS = new Set(RUN_FLAGS.filter((f) => f.kind === 'bool').map((f) => /--[\w-]+/.exec(f.flags)![0]).concat('--sig-proxy'));
+const VALUE_LONG = new Set(RUN_FLAGS.filter((f) => f.kind !== 'bool').map((f) => /--[\w-]+/.exec(f.flags)![0]));
+const shorts = (bool: boolean) => new Set(RUN_FLAGS.filter((f) => (f.kind === 'bool') === bool && /^-\w,/.test(f.flags)).map((f) => f.flags[1]));
+const VALUE_SHORT = shorts(false);
+const BOOL_SHORT = shorts(true);
+
+/**
+ * Docker's boolean flags also take `=true`/`=false` (`--sig-proxy=false`, `--rm=true`), which
+ * commander does not; this rewrites them, up to the image name where the command begins.
+ */
+export function normalizeBoolFlags(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--' || !a.startsWith('-') || a === '-') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const eq = a.indexOf('=');
+    const name = eq > 0 ? a.slice(0, eq) : a;
+    if (a.startsWith('--') && eq > 0 && BOOL_FLAGS.has(name)) {
+      const v = a.slice(eq + 1).toLowerCase();
+      if (v !== 'true' && v !== 'false' && v !== '1' && v !== '0') {
+        throw new InvalidArgumentError('invalid_flag', `invalid argument "${a.slice(eq + 1)}" for "${name}" flag: strconv.ParseBool: parsing "${a.slice(eq + 1)}": invalid syntax`);
+      }
+      const on = v === 'true' || v === '1';
+      if (on) out.push(name);
+      else if (name === '--sig-proxy') out.push('--no-sig-proxy');
+      continue;
+    }
+    out.push(a);
+    if (a.startsWith('--')) {
+      if (eq < 0 && VALUE_LONG.has(a)) out.push(argv[++i]);
+    } else {
+      // A cluster like -it, -e or -eFOO=1: a value flag takes the rest of the word, or the next word.
+      for (let j = 1; j < a.length; j++) {
+        if (VALUE_SHORT.has(a[j])) {
+          if (j === a.length - 1) out.push(argv[++i]);
+          break;
+        }
+        if (!BOOL_SHORT.has(a[j])) break;
+      }
+    }
+  }
+  return out.filter((a) => a !== undefined);
+}
+
+function bad(flag: string, value: string, why: string): never {
+  throw new InvalidArgumentError('invalid_flag', `invalid argument "${value}" for "${flag}" flag: ${why}`);
+}
+
+function int(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[+-]?\d+$/.test(value.trim())) bad(flag, value, `strconv.ParseInt: parsing "${value}": invalid syntax`);
+  return Number(value);
+}
+
+function bytes(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return parseBytes(value);
+  } catch (err) {
+    return bad(flag, value, (err as Error).message);
+  }
+}
+
+/** Lines of a Docker env/label file: comments and blank lines skipped; a bare name takes its value from `env`. */
+export function parseKeyValueFile(text: string, file: string, env: NodeJS.ProcessEnv, fromEnv: boolean): string[] {
+  const out: string[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.replace(/^\s+/, '').replace(/\r$/, '');
+    if (line === '' || line.startsWith('#')) return;
+    const eq = line.indexOf('=');
+    const key = eq >= 0 ? line.slice(0, eq) : line.trimEnd();
+    if (key === '') throw new InvalidArgumentError('invalid_env_file', `invalid variable in ${file} on line ${i + 1}: ${line}`);
+    if (/\s/.test(key)) throw new InvalidArgumentError('invalid_env_file', `variable '${key}' contains whitespaces`);
+    if (eq >= 0) out.push(line);
+    else if (!fromEnv) out.push(key);
+    else if (env[key] !== undefined) out.push(`${key}=${env[key]}`);
+  });
+  return out;
+}
+
+function envVar(value: string, env: NodeJS.ProcessEnv): string {
+  const eq = value.indexOf('=');
+  const key = eq >= 0 ? value.slice(0, eq) : value;
+  if (key === '') throw new InvalidArgumentError('invalid_env', `invalid environment variable: ${value}`);
+  if (/\s/.test(key)) throw new InvalidArgumentError('invalid_env', `poorly formatted environment: variable '${key}' contains whitespaces`);
+  if (eq < 0 && env[key] !== undefined) return `${key}=${env[key]}`;
+  return value;
+}
+
+function ulimit(value: string): Ulimit {
+  const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(value);
+  if (!m) bad('--ulimit', value, `invalid ulimit argument: ${value}`);
+  const soft = Number(m[2]);
+  const hard = m[3] === undefined ? soft : Number(m[3]);
+  if (soft > hard && hard !== -1) bad('--ulimit', value, `ulimit soft limit must be less than or equal to hard limit: ${soft} > ${hard}`);
+  return { Name: m[1], Soft: soft, Hard: hard };
+}
+
+/** --mount type=bind|tmpfs,source=…,target=…,readonly,bind-propagation=…,tmpfs-size=… */
+export function parseMountFlag(value: string): MountSpec {
+  const spec: Partial<MountSpec> & { Type: MountSpec['Type'] } = { Type: 'volume' };
+  const bool = (k: string, v: string | undefined) => {
+    if (v === undefined || v === 'true' || v === '1') return true;
+    if (v === 'false' || v === '0') return false;
+    return bad('--mount', value, `invalid value for ${k}: ${v}`);
+  };
+  for (const field of value.split(',')) {
+    const eq = field.indexOf('=');
+    const key = (eq >= 0 ? field.slice(0, eq) : field).trim().toLowerCase();
+    const v = eq >= 0 ? field.slice(eq + 1) : undefined;
+    const need = () => v ?? bad('--mount', value, `invalid field '${field}' must be a key=value pair`);
+    switch (key) {
+      case 'type': {
+        const t = need();
+        if (t !== 'bind' && t !== 'volume' && t !== 'tmpfs') bad('--mount', value, `invalid mount type: ${t}`);
+        spec.Type = t;
+        break;
+      }
+      case 'source':
+      case 'src':
+        spec.Source = need();
+        break;
+      case 'target':
+      case 'dst':
+      case 'destination':
+        spec.Target = need();
+        break;
+      case 'readonly':
+      case 'ro':
+        spec.ReadOnly = bool(key, v);
+        break;
+      case 'bind-propagation':
+        spec.BindOptions = { ...spec.BindOptions, Propagation: need() };
+        break;
+      case 'bind-nonrecursive':
+        spec.BindOptions = { ...spec.BindOptions, NonRecursive: bool(key, v) };
+        break;
+      case 'tmpfs-size':
+        spec.TmpfsOptions = { ...spec.TmpfsOptions, SizeBytes: bytes('--mount', need()) };
+        break;
+      case 'tmpfs-mode': {
+        const mode = need();
+        if (!/^[0-7]+$/.test(mode)) bad('--mount', value, `invalid value for tmpfs-mode: ${mode}`);
+        spec.TmpfsOptions = { ...spec.TmpfsOptions, Mode: parseInt(mode, 8) };
+        break;
+      }
+      case 'consistency':
+        break;
+      default:
+        if (key.startsWith('volume-')) {
+          spec.Type = 'volume';
+          break;
+        }
+        bad('--mount', value, `unexpected key '${key}' in '${field}'`);
+    }
+  }
+  if (!spec.Target) bad('--mount', value, 'target is required');
+  if (spec.Type === 'tmpfs' && spec.Source) bad('--mount', value, 'source is not supported for tmpfs mounts');
+  return spec as MountSpec;
+}
+
+function restartPolicy(value: string): HostConfig['RestartPolicy'] {
+  const [name, count] = value.split(':', 2);
+  if (count !== undefined && !/^\d+$/.test(count)) bad('--restart', value, 'maximum retry count must be an integer');
+  return { Name: name as NonNullable<HostConfig['RestartPolicy']>['Name'], MaximumRetryCount: count === undefined ? 0 : Number(count) };
+}
+
+function keyValues(flag: string, list: string[] | undefined): Record<string, string> | undefined {
+  if (!list) return undefined;
+  const out: Record<string, string> = {};
+  for (const kv of list) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) bad(flag, kv, 'expected key=value');
+    out[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return out;
+}
+
+export interface RunFlagContext {
+  env: NodeJS.ProcessEnv;
+  readFile: (path: string) => string;
+}
+
+/** The create request for `run`/`create` flags, an image and a command. */
+export function buildRunRequest(o: RunFlagValues, image: string, command: string[], ctx: RunFlagContext): RunRequest {
+  const str = (k: string) => o[k] as string | undefined;
+  const list = (k: string) => o[k] as string[] | undefined;
+  const flag = (k: string) => o[k] === true;
+  const read = (flagName: string, path: string) => {
+    try {
+      return ctx.readFile(path);
+    } catch (err) {
+      throw new InvalidArgumentError('no_such_file', `${flagName}: open ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`);
+    }
+  };
+
+  const detach = flag('detach');
+  const attach = list('attach') ?? [];
+  for (const a of attach) {
+    if (!['stdin', 'stdout', 'stderr'].includes(a.toLowerCase())) bad('--attach', a, `valid streams are STDIN, STDOUT and STDERR`);
+  }
+  if (detach && attach.length) throw new InvalidArgumentError('conflicting_options', 'Conflicting options: -a and -d');
+  const interactive = flag('interactive');
+  const streams = new Set(attach.map((a) => a.toLowerCase()));
+  const attachStdin = !detach && (attach.length ? streams.has('stdin') : interactive);
+  const attachStdout = !detach && (attach.length ? streams.has('stdout') : true);
+  const attachStderr = !detach && (attach.length ? streams.has('stderr') : true);
+
+  const env = [
+    ...(list('envFile') ?? []).flatMap((f) => parseKeyValueFile(read('--env-file', f), f, ctx.env, true)),
+    ...(list('env') ?? []).map((e) => envVar(e, ctx.env)),
+  ];
+  const labels: Record<string, string> = {};
+  for (const l of [...(list('labelFile') ?? []).flatMap((f) => parseKeyValueFile(read('--label-file', f), f, ctx.env, false)), ...(list('label') ?? [])]) {
+    const eq = l.indexOf('=');
+    if (eq === 0) bad('--label', l, 'invalid label: empty name');
+    labels[eq < 0 ? l : l.slice(0, eq)] = eq < 0 ? '' : l.slice(eq + 1);
+  }
+
+  const securityOpt = (list('securityOpt') ?? []).map((s) => {
+    const m = /^seccomp[=:](.+)$/s.exec(s);
+    if (!m || m[1] === 'unconfined') return s;
+    // As docker's CLI does: the profile's content travels, not its path.
+    let profile: unknown;
+    try {
+      profile = JSON.parse(read('--security-opt', m[1]));
+    } catch (err) {
+      if (err instanceof InvalidArgumentError) throw new InvalidArgumentError('invalid_seccomp', `opening seccomp profile (${m[1]}) failed: ${err.message.replace(/^--security-opt: /, '')}`);
+      throw new InvalidArgumentError('invalid_seccomp', `decoding seccomp profile (${m[1]}) failed: ${(err as Error).message}`);
+    }
+    return `seccomp=${JSON.stringify(profile)}`;
+  });
+
+  const devices: DeviceMapping[] = (list('device') ?? []).map((d) => {
+    const { hostPath, containerPath, permissions } = parseDeviceFlag(d);
+    return { PathOnHost: hostPath, PathInContainer: containerPath, CgroupPermissions: permissions };
+  });
+  const tmpfs: Record<string, string> = {};
+  for (const t of list('tmpfs') ?? []) {
+    const colon = t.indexOf(':');
+    const dest = colon >= 0 ? t.slice(0, colon) : t;
+    if (!dest.startsWith('/')) bad('--tmpfs', t, 'invalid mount path: must be absolute');
+    tmpfs[dest] = colon >= 0 ? t.slice(colon + 1) : '';
+  }
+
+  let nanoCpus: number | undefined;
+  const cpus = str('cpus');
+  if (cpus !== undefined) {
+    if (!/^\d*\.?\d+$/.test(cpus.trim())) bad('--cpus', cpus, `failed to parse ${cpus} as a rational number`);
+    nanoCpus = Math.round(Number(cpus) * 1e9);
+  }
+  const memorySwapRaw = str('memorySwap');
+  const memorySwap = memorySwapRaw === '-1' ? -1 : bytes('--memory-swap', memorySwapRaw);
+  const pull = (str('pull') ?? 'missing') as RunRequest['pull'];
+  if (!['missing', 'never', 'always'].includes(pull)) {
+    throw new InvalidArgumentError('invalid_pull', `invalid pull option: '${pull}': must be one of "always", "missing" or "never"`);
+  }
+  const blkio = int('--blkio-weight', str('blkioWeight'));
+  if (blkio !== undefined && (blkio < 0 || blkio > 65535)) bad('--blkio-weight', String(blkio), 'value out of range');
+  const publish = list('publish') ?? [];
+  if (publish.length || flag('publishAll')) {
+    throw new InvalidArgumentError('network_unavailable', 'publishing ports needs bridge networking, which is not available in berth yet');
+  }
+  const logOpts = keyValues('--log-opt', list('logOpt'));
+  const entrypoint = str('entrypoint');
+
+  const hostConfig: HostConfig = {
+    ...(list('volume') ? { Binds: list('volume') } : {}),
+    ...(str('network') ?? str('net') ? { NetworkMode: str('network') ?? str('net') } : {}),
+    ...(str('restart') ? { RestartPolicy: restartPolicy(str('restart')!) } : {}),
+    AutoRemove: flag('rm'),
+    ...(list('capAdd') ? { CapAdd: list('capAdd') } : {}),
+    ...(list('capDrop') ? { CapDrop: list('capDrop') } : {}),
+    ...(list('groupAdd') ? { GroupAdd: list('groupAdd') } : {}),
+    ...(str('ipc') !== undefined ? { IpcMode: str('ipc') } : {}),
+    ...(str('pid') !== undefined ? { PidMode: str('pid') } : {}),
+    ...(str('uts') !== undefined ? { UTSMode: str('uts') } : {}),
+    Privileged: flag('privileged'),
+    ReadonlyRootfs: flag('readOnly'),
+    ...(securityOpt.length ? { SecurityOpt: securityOpt } : {}),
+    ...(Object.keys(tmpfs).length ? { Tmpfs: tmpfs } : {}),
+    ...(str('shmSize') !== undefined ? { ShmSize: bytes('--shm-size', str('shmSize')) } : {}),
+    ...(list('sysctl') ? { Sysctls: keyValues('--sysctl', list('sysctl')) } : {}),
+    ...(flag('init') ? { Init: true } : {}),
+    ...(list('mount') ? { Mounts: list('mount')!.map(parseMountFlag) } : {}),
+    ...(devices.length ? { Devices: devices } : {}),
+    ...(list('ulimit') ? { Ulimits: list('ulimit')!.map(ulimit) } : {}),
+    ...(str('oomScoreAdj') !== undefined ? { OomScoreAdj: int('--oom-score-adj', str('oomScoreAdj')) } : {}),
+    ...(str('cgroupParent') ? { CgroupParent: str('cgroupParent') } : {}),
+    ...(str('memory') !== undefined ? { Memory: bytes('--memory', str('memory')) } : {}),
+    ...(memorySwap !== undefined ? { MemorySwap: memorySwap } : {}),
+    ...(str('memoryReservation') !== undefined ? { MemoryReservation: bytes('--memory-reservation', str('memoryReservation')) } : {}),
+    ...(str('memorySwappiness') !== undefined ? { MemorySwappiness: int('--memory-swappiness', str('memorySwappiness')) } : {}),
+    ...(nanoCpus !== undefined ? { NanoCpus: nanoCpus } : {}),
+    ...(str('cpuShares') !== undefined ? { CpuShares: int('--cpu-shares', str('cpuShares')) } : {}),
+    ...(str('cpuPeriod') !== undefined ? { CpuPeriod: int('--cpu-period', str('cpuPeriod')) } : {}),
+    ...(str('cpuQuota') !== undefined ? { CpuQuota: int('--cpu-quota', str('cpuQuota')) } : {}),
+    ...(str('cpusetCpus') !== undefined ? { CpusetCpus: str('cpusetCpus') } : {}),
+    ...(str('cpusetMems') !== undefined ? { CpusetMems: str('cpusetMems') } : {}),
+    ...(str('pidsLimit') !== undefined ? { PidsLimit: int('--pids-limit', str('pidsLimit')) } : {}),
+    ...(blkio !== undefined ? { BlkioWeight: blkio } : {}),
+    OomKillDisable: flag('oomKillDisable'),
+    ...(str('logDriver') || logOpts ? { LogConfig: { Type: str('logDriver') ?? 'k8s-file', Config: logOpts ?? {} } } : {}),
+  };
+
+  const body: ContainerCreateBody = {
+    Image: image,
+    ...(command.length ? { Cmd: command } : {}),
+    ...(entrypoint !== undefined ? { Entrypoint: [entrypoint] } : {}),
+    ...(env.length ? { Env: env } : {}),
+    ...(str('workdir') !== undefined ? { WorkingDir: str('workdir') } : {}),
+    ...(str('user') !== undefined ? { User: str('user') } : {}),
+    ...(str('hostname') !== undefined ? { Hostname: str('hostname') } : {}),
+    ...(str('domainname') !== undefined ? { Domainname: str('domainname') } : {}),
+    Labels: labels,
+    Tty: flag('tty'),
+    OpenStdin: interactive,
+    StdinOnce: interactive && attachStdin,
+    AttachStdin: attachStdin,
+    AttachStdout: attachStdout,
+    AttachStderr: attachStderr,
+    ...(str('stopSignal') !== undefined ? { StopSignal: str('stopSignal') } : {}),
+    ...(str('stopTimeout') !== undefined ? { StopTimeout: int('--stop-timeout', str('stopTimeout')) } : {}),
+    HostConfig: hostConfig,
+  };
+  return {
+    body,
+    ...(str('name') !== undefined ? { name: str('name') } : {}),
+    ...(str('platform') !== undefined ? { platform: str('platform') } : {}),
+    pull,
+    detach,
+    sigProxy: o.sigProxy !== false,
+  };
+}

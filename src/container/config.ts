@@ -1,0 +1,207 @@
+// A container's configuration as Docker keeps it: the create body merged with the image's
+// config (env, command, entrypoint, working dir, user, labels, stop signal), and the
+// HostConfig validated and filled with Docker's defaults, so that inspect shows what runs.
+import type { ContainerConfig, ContainerCreateBody, HostConfig, RestartPolicy } from '../engine/engine.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { ContainerConfig as ImageRuntimeConfig } from '../image/types.js';
+import { DEFAULT_SHM_SIZE } from '../runtime/spec.js';
+
+function invalid(message: string, code = 'invalid_config'): never {
+  throw new InvalidArgumentError(code, message);
+}
+
+const envKey = (kv: string) => kv.split('=', 1)[0];
+
+/** Docker's merge: the image's variables the user did not set come first, then the user's. */
+export function mergeConfig(body: ContainerCreateBody, image: ImageRuntimeConfig | undefined, id: string): ContainerConfig {
+  const img = image ?? {};
+  const userEnv = body.Env ?? [];
+  const userKeys = new Set(userEnv.map(envKey));
+  const env = [...(img.Env ?? []).filter((kv) => !userKeys.has(envKey(kv))), ...userEnv];
+  // An entrypoint given for the container replaces the image's command too.
+  const userEntrypoint = body.Entrypoint !== undefined && body.Entrypoint !== null;
+  // `--entrypoint ""` arrives as [""]: no entrypoint at all.
+  const given = body.Entrypoint?.length === 1 && body.Entrypoint[0] === '' ? [] : body.Entrypoint;
+  const entrypoint = userEntrypoint ? given! : (img.Entrypoint ?? null);
+  const cmd = body.Cmd?.length ? body.Cmd : userEntrypoint ? null : (img.Cmd ?? null);
+  const config: ContainerConfig = {
+    Hostname: body.Hostname || id.slice(0, 12),
+    Domainname: body.Domainname ?? '',
+    User: body.User || img.User || '',
+    AttachStdin: body.AttachStdin ?? false,
+    AttachStdout: body.AttachStdout ?? false,
+    AttachStderr: body.AttachStderr ?? false,
+    ...(body.ExposedPorts || img.ExposedPorts ? { ExposedPorts: { ...img.ExposedPorts, ...body.ExposedPorts } } : {}),
+    Tty: body.Tty ?? false,
+    OpenStdin: body.OpenStdin ?? false,
+    StdinOnce: body.StdinOnce ?? false,
+    Env: env,
+    Cmd: cmd?.length ? cmd : null,
+    ...(body.Healthcheck || img.Healthcheck ? { Healthcheck: body.Healthcheck ?? img.Healthcheck } : {}),
+    Image: body.Image,
+    Volumes: body.Volumes ?? img.Volumes ?? null,
+    WorkingDir: body.WorkingDir || img.WorkingDir || '',
+    Entrypoint: entrypoint && entrypoint.length ? entrypoint : null,
+    OnBuild: null,
+    Labels: { ...img.Labels, ...body.Labels },
+    ...(body.StopSignal || img.StopSignal ? { StopSignal: body.StopSignal || img.StopSignal } : {}),
+    ...(typeof body.StopTimeout === 'number' ? { StopTimeout: body.StopTimeout } : {}),
+  };
+  if (commandLine(config).length === 0) invalid('No command specified', 'no_command');
+  return config;
+}
+
+/** What the container's init runs: entrypoint, then command. */
+export function commandLine(config: Pick<ContainerConfig, 'Entrypoint' | 'Cmd'>): string[] {
+  return [...(config.Entrypoint ?? []), ...(config.Cmd ?? [])];
+}
+
+/** Docker's Command column: the arguments with spaces single-quoted. */
+export function commandString(config: Pick<ContainerConfig, 'Entrypoint' | 'Cmd'>): string {
+  return commandLine(config)
+    .map((a, i) => (i > 0 && a.includes(' ') ? `'${a}'` : a))
+    .join(' ');
+}
+
+export type NamespaceRef = { kind: 'private' } | { kind: 'host' } | { kind: 'container'; ref: string };
+
+/** `host`, `container:<name|id>` or a private namespace. */
+export function namespaceMode(value: string | undefined, what: string, allowed: readonly string[]): NamespaceRef {
+  const v = value ?? '';
+  if (v.startsWith('container:')) {
+    const ref = v.slice('container:'.length);
+    if (!ref) invalid(`invalid ${what} mode: ${v}`);
+    return { kind: 'container', ref };
+  }
+  if (v === 'host') return { kind: 'host' };
+  if (v === '' || allowed.includes(v)) return { kind: 'private' };
+  return invalid(`invalid ${what} mode: ${v}`);
+}
+
+function restartPolicy(p: RestartPolicy | undefined, autoRemove: boolean): RestartPolicy {
+  const name = p?.Name || 'no';
+  const count = p?.MaximumRetryCount ?? 0;
+  if (!['no', 'always', 'unless-stopped', 'on-failure'].includes(name)) invalid(`invalid restart policy '${name}'`, 'invalid_restart_policy');
+  if (count < 0) invalid('invalid restart policy: maximum retry count cannot be negative', 'invalid_restart_policy');
+  if (count > 0 && name !== 'on-failure') {
+    invalid(`invalid restart policy: maximum retry count can only be used with 'on-failure'`, 'invalid_restart_policy');
+  }
+  if (autoRemove && name !== 'no') invalid('conflicting options: cannot specify both --restart and --rm', 'restart_and_rm');
+  return { Name: name as RestartPolicy['Name'], MaximumRetryCount: count };
+}
+
+function networkMode(mode: string | undefined): string {
+  const m = mode ?? '';
+  // Bridge networking comes later; until then a container without a network choice gets its
+  // own network namespace with only loopback, and says so in inspect.
+  if (m === '' || m === 'default' || m === 'none') return 'none';
+  if (m === 'host' || (m.startsWith('container:') && m.length > 'container:'.length)) return m;
+  if (m === 'bridge') {
+    invalid('bridge networking is not available in berth yet: use --network none or --network host', 'network_unavailable');
+  }
+  return invalid(`network ${m} not found (user-defined networks are not available in berth yet)`, 'network_not_found');
+}
+
+const PROPAGATIONS = ['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave'];
+
+/** Checks -v host:container[:opts] entries; only host paths can be bound until named volumes exist. */
+export function checkBind(bind: string): { source: string; destination: string; options: string[] } {
+  const parts = bind.split(':');
+  if (parts.length < 2 || parts.length > 3 || parts[1] === '') {
+    if (parts.length === 1 && parts[0].startsWith('/')) {
+      invalid(`anonymous volumes are not available in berth yet: ${bind}`, 'volumes_unavailable');
+    }
+    invalid(`invalid volume specification: '${bind}'`, 'invalid_volume');
+  }
+  const [source, destination, opts = ''] = parts;
+  if (!source.startsWith('/')) {
+    invalid(`named volumes are not available in berth yet: "${source}" (bind a host path with an absolute path)`, 'volumes_unavailable');
+  }
+  if (!destination.startsWith('/')) invalid(`invalid volume specification: '${bind}': invalid mount config: mount path must be absolute`, 'invalid_volume');
+  if (destination === '/') invalid(`invalid volume specification: '${bind}': invalid specification: destination can't be '/'`, 'invalid_volume');
+  const options = opts === '' ? [] : opts.split(',');
+  for (const o of options) {
+    if (!['ro', 'rw', 'z', 'Z', 'nocopy', ...PROPAGATIONS].includes(o)) invalid(`invalid mode: ${o}`, 'invalid_volume');
+  }
+  return { source, destination, options };
+}
+
+const SECURITY_OPT = /^(no-new-privileges|seccomp|label|apparmor)[:=]?(.*)$/s;
+
+/** Validates --security-opt values: what berth applies, and what is harmless to accept. */
+export function checkSecurityOpts(opts: readonly string[]): void {
+  for (const o of opts) {
+    const m = SECURITY_OPT.exec(o);
+    if (!m) invalid(`Invalid --security-opt: "${o}"`, 'invalid_security_opt');
+    const [, key, value] = m;
+    if (key === 'no-new-privileges' && !['', 'true', 'false'].includes(value)) {
+      invalid(`Invalid --security-opt: "${o}"`, 'invalid_security_opt');
+    }
+    if (key === 'seccomp' && value === '') invalid(`invalid --security-opt: "${o}"`, 'invalid_security_opt');
+    // No SELinux or AppArmor profile is ever applied, so only their "off" settings are true.
+    if (key === 'label' && value !== 'disable') invalid(`SELinux labels are not supported by berth: "${o}"`, 'invalid_security_opt');
+    if (key === 'apparmor' && value !== 'unconfined') invalid(`AppArmor profiles are not supported by berth: "${o}"`, 'invalid_security_opt');
+  }
+}
+
+/** Docker's HostConfig defaults, with the combinations Docker refuses refused. */
+export function normalizeHostConfig(hc: HostConfig | undefined): HostConfig {
+  const h: HostConfig = { ...hc };
+  const autoRemove = h.AutoRemove ?? false;
+  for (const b of h.Binds ?? []) checkBind(b);
+  for (const m of h.Mounts ?? []) {
+    if (m.Type === 'volume') invalid('named volumes are not available in berth yet (--mount type=volume)', 'volumes_unavailable');
+    if (m.Type !== 'bind' && m.Type !== 'tmpfs') invalid(`invalid mount config: mount type unknown: "${m.Type}"`, 'invalid_mount');
+    if (!m.Target?.startsWith('/')) invalid(`invalid mount config for type "${m.Type}": invalid mount path: '${m.Target ?? ''}' mount path must be absolute`, 'invalid_mount');
+    if (m.Type === 'bind' && !m.Source) invalid('invalid mount config for type "bind": field Source must not be empty', 'invalid_mount');
+    const prop = m.BindOptions?.Propagation;
+    if (prop && !PROPAGATIONS.includes(prop)) invalid(`invalid mount config: invalid propagation mode: ${prop}`, 'invalid_mount');
+  }
+  checkSecurityOpts(h.SecurityOpt ?? []);
+  namespaceMode(h.IpcMode, 'IPC', ['private', 'shareable']);
+  namespaceMode(h.PidMode, 'PID', []);
+  if (h.UTSMode && h.UTSMode !== 'host') invalid(`invalid UTS mode: ${h.UTSMode}`);
+  const logType = h.LogConfig?.Type || 'k8s-file';
+  if (logType !== 'k8s-file' && logType !== 'json-file') {
+    invalid(`log driver "${logType}" is not available in berth: containers log in the k8s-file format`, 'invalid_log_driver');
+  }
+  for (const key of Object.keys(h.LogConfig?.Config ?? {})) {
+    if (key !== 'max-size') invalid(`unknown log opt '${key}' for k8s-file log driver`, 'invalid_log_opt');
+  }
+  if (h.PortBindings && Object.keys(h.PortBindings).length > 0) {
+    invalid('publishing ports needs bridge networking, which is not available in berth yet', 'network_unavailable');
+  }
+  return {
+    ...h,
+    Binds: h.Binds?.length ? h.Binds : null,
+    LogConfig: { Type: 'k8s-file', Config: { ...h.LogConfig?.Config } },
+    NetworkMode: networkMode(h.NetworkMode),
+    PortBindings: {},
+    RestartPolicy: restartPolicy(h.RestartPolicy, autoRemove),
+    AutoRemove: autoRemove,
+    CapAdd: h.CapAdd?.length ? h.CapAdd : null,
+    CapDrop: h.CapDrop?.length ? h.CapDrop : null,
+    GroupAdd: h.GroupAdd?.length ? h.GroupAdd : null,
+    IpcMode: h.IpcMode || 'private',
+    PidMode: h.PidMode ?? '',
+    UTSMode: h.UTSMode ?? '',
+    Privileged: h.Privileged ?? false,
+    ReadonlyRootfs: h.ReadonlyRootfs ?? false,
+    SecurityOpt: h.SecurityOpt?.length ? h.SecurityOpt : null,
+    ShmSize: h.ShmSize || DEFAULT_SHM_SIZE,
+    Runtime: 'runc',
+    CgroupParent: h.CgroupParent ?? '',
+    Memory: h.Memory ?? 0,
+    MemoryReservation: h.MemoryReservation ?? 0,
+    MemorySwap: h.MemorySwap ?? 0,
+    NanoCpus: h.NanoCpus ?? 0,
+    CpuShares: h.CpuShares ?? 0,
+    CpusetCpus: h.CpusetCpus ?? '',
+    BlkioWeight: h.BlkioWeight ?? 0,
+    OomKillDisable: h.OomKillDisable ?? false,
+    PidsLimit: h.PidsLimit ?? null,
+    Devices: h.Devices ?? [],
+    Ulimits: h.Ulimits ?? [],
+    Init: h.Init ?? null,
+  };
+}

@@ -1,0 +1,34 @@
+// The /etc/hostname, /etc/hosts and /etc/resolv.conf a container gets, bind-mounted from its
+// userdata directory as Docker does, so that they can be changed without touching the image.
+import { readFileSync } from 'node:fs';
+
+const LOCALHOST_ENTRIES = [
+  '127.0.0.1\tlocalhost',
+  '::1\tlocalhost ip6-localhost ip6-loopback',
+  'fe00::0\tip6-localnet',
+  'ff00::0\tip6-mcastprefix',
+  'ff02::1\tip6-allnodes',
+  'ff02::2\tip6-allrouters',
+];
+
+function hostFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** The host's network is the container's: so are its names. */
+export function hostsFile(networkMode: string): string {
+  if (networkMode === 'host') return hostFile('/etc/hosts');
+  return LOCALHOST_ENTRIES.join('\n') + '\n';
+}
+
+/**
+ * The host's resolver configuration. Without a network of its own the container cannot reach
+ * a resolver anyway; with the host's network, a local resolver (127.0.0.53) works too.
+ */
+export function resolvConfFile(): string {
+  return hostFile('/etc/resolv.conf');
+}

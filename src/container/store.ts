@@ -1,0 +1,242 @@
+// Containers and their lifecycle events in the state database. A container's row is written
+// before anything is made on the host, and its bookkeeping says what exists there (a mounted
+// rootfs, a runtime container with its monitor), so a crash at any point leaves a record that
+// the next berth command can repair from.
+import { EventLog } from '../events/log.js';
+import type { ContainerConfig, ContainerState, HostConfig } from '../engine/engine.js';
+import { ConflictError, errnoCode, NotFoundError } from '../errors.js';
+import type { Db } from '../storage/db.js';
+
+/** What berth has made on the host for a container, and what it still owes it. */
+export interface Bookkeeping {
+  /** The overlay may be mounted at merged/ (set before mounting, cleared after unmounting). */
+  mounted: boolean;
+  /** A runtime container and its conmon may exist (set before creating them). */
+  runtime: boolean;
+  conmonPid: number;
+  /** The monitor's start time (clock ticks), so a reused pid is not taken for it. */
+  conmonStart: number;
+  /** Stopped or killed by a user: the restart policy does not bring it back. */
+  manualStop: boolean;
+  /** The last exit is recorded but its restart policy not yet applied (conmon's exit command does that). */
+  policyPending: boolean;
+  /** The process waiting out a restart delay; the container is 'restarting' while it lives. */
+  restarter: { pid: number; start: number } | null;
+  restartCount: number;
+}
+
+export interface ContainerRecord {
+  id: string;
+  /** Without the leading '/'. */
+  name: string;
+  imageId: string;
+  /** The image as the user named it. */
+  imageRef: string;
+  config: ContainerConfig;
+  hostConfig: HostConfig;
+  state: ContainerState;
+  book: Bookkeeping;
+  /** Unix milliseconds. */
+  created: number;
+  /** The kernel boot id when the container was last started. */
+  bootId: string;
+}
+
+interface Row {
+  id: string;
+  name: string;
+  image_id: string;
+  image_ref: string;
+  config: string;
+  host_config: string;
+  state: string;
+  book: string;
+  created: number;
+  boot_id: string;
+}
+
+export const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+export function initialState(): ContainerState {
+  return {
+    Status: 'created',
+    Running: false,
+    Paused: false,
+    Restarting: false,
+    OOMKilled: false,
+    Dead: false,
+    Pid: 0,
+    ExitCode: 0,
+    Error: '',
+    StartedAt: ZERO_TIME,
+    FinishedAt: ZERO_TIME,
+  };
+}
+
+export function initialBook(): Bookkeeping {
+  return {
+    mounted: false,
+    runtime: false,
+    conmonPid: 0,
+    conmonStart: 0,
+    manualStop: false,
+    policyPending: false,
+    restarter: null,
+    restartCount: 0,
+  };
+}
+
+function fromRow(r: Row): ContainerRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    imageId: r.image_id,
+    imageRef: r.image_ref,
+    config: JSON.parse(r.config) as ContainerConfig,
+    hostConfig: JSON.parse(r.host_config) as HostConfig,
+    state: JSON.parse(r.state) as ContainerState,
+    book: { ...initialBook(), ...(JSON.parse(r.book) as Partial<Bookkeeping>) },
+    created: r.created,
+    bootId: r.boot_id,
+  };
+}
+
+export function nameConflict(name: string, holder: string): ConflictError {
+  return new ConflictError(
+    'name_in_use',
+    `Conflict. The container name "/${name}" is already in use by container "${holder}". You have to remove (or rename) that container to be able to reuse that name.`,
+  );
+}
+
+export class ContainerStore {
+  private readonly events: EventLog;
+
+  constructor(private readonly db: Db) {
+    this.events = new EventLog(db);
+  }
+
+  /** Inserts a new container; a taken name is Docker's conflict error. */
+  insert(rec: ContainerRecord): void {
+    try {
+      this.db
+        .prepare(
+          `INSERT INTO containers (id, name, image_id, image_ref, config, host_config, state, book, created, boot_id)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          rec.id,
+          rec.name,
+          rec.imageId,
+          rec.imageRef,
+          JSON.stringify(rec.config),
+          JSON.stringify(rec.hostConfig),
+          JSON.stringify(rec.state),
+          JSON.stringify(rec.book),
+          rec.created,
+          rec.bootId,
+        );
+    } catch (err) {
+      if (errnoCode(err) === 'SQLITE_CONSTRAINT_UNIQUE') {
+        const holder = this.byName(rec.name);
+        if (holder) throw nameConflict(rec.name, holder.id);
+      }
+      throw err;
+    }
+  }
+
+  get(id: string): ContainerRecord | undefined {
+    const row = this.db.prepare(`SELECT * FROM containers WHERE id = ?`).get(id) as Row | undefined;
+    return row && fromRow(row);
+  }
+
+  byName(name: string): ContainerRecord | undefined {
+    const row = this.db.prepare(`SELECT * FROM containers WHERE name = ?`).get(name) as Row | undefined;
+    return row && fromRow(row);
+  }
+
+  /** Docker's lookup: a full ID, then an exact name, then a unique ID prefix. */
+  resolve(ref: string): ContainerRecord {
+    const found = this.lookup(ref);
+    if (!found) throw new NotFoundError('container_not_found', `No such container: ${ref}`);
+    return found;
+  }
+
+  lookup(ref: string): ContainerRecord | undefined {
+    if (ref === '') return undefined;
+    if (/^[a-f0-9]{64}$/.test(ref)) {
+      const rec = this.get(ref);
+      if (rec) return rec;
+    }
+    const byName = this.byName(ref.replace(/^\//, ''));
+    if (byName) return byName;
+    if (!/^[a-f0-9]+$/.test(ref)) return undefined;
+    const rows = this.db.prepare(`SELECT * FROM containers WHERE id LIKE ? LIMIT 2`).all(`${ref}%`) as Row[];
+    if (rows.length > 1) {
+      throw new ConflictError('ambiguous_container_id', `Multiple IDs found with provided prefix: ${ref}`);
+    }
+    return rows[0] && fromRow(rows[0]);
+  }
+
+  /** Newest first, as `ps` lists them. */
+  list(): ContainerRecord[] {
+    return (this.db.prepare(`SELECT * FROM containers ORDER BY created DESC, rowid DESC`).all() as Row[]).map(fromRow);
+  }
+
+  /** Writes state, bookkeeping and boot id together. */
+  save(rec: ContainerRecord): void {
+    this.db
+      .prepare(`UPDATE containers SET state = ?, book = ?, boot_id = ? WHERE id = ?`)
+      .run(JSON.stringify(rec.state), JSON.stringify(rec.book), rec.bootId, rec.id);
+  }
+
+  rename(id: string, name: string): void {
+    try {
+      this.db.prepare(`UPDATE containers SET name = ? WHERE id = ?`).run(name, id);
+    } catch (err) {
+      if (errnoCode(err) === 'SQLITE_CONSTRAINT_UNIQUE') {
+        const holder = this.byName(name);
+        if (holder) throw nameConflict(name, holder.id);
+      }
+      throw err;
+    }
+  }
+
+  delete(id: string): void {
+    this.db.prepare(`DELETE FROM containers WHERE id = ?`).run(id);
+  }
+
+  usersOfImage(imageId: string): string[] {
+    return (this.db.prepare(`SELECT id FROM containers WHERE image_id = ?`).all(imageId) as { id: string }[]).map((r) => r.id);
+  }
+
+  /** Containers that mount the named volume, by --mount type=volume or a -v name:/path bind. */
+  usersOfVolume(name: string): string[] {
+    const rows = this.db
+      .prepare(
+        `SELECT DISTINCT c.id FROM containers c
+         LEFT JOIN json_each(c.host_config, '$.Mounts') m
+         LEFT JOIN json_each(c.host_config, '$.Binds') b
+         WHERE (json_extract(m.value, '$.Type') = 'volume' AND json_extract(m.value, '$.Source') = @name)
+            OR b.value = @name OR b.value LIKE @prefix`,
+      )
+      .all({ name, prefix: name.replace(/[%_\\]/g, '\\$&') + ':%' }) as { id: string }[];
+    return rows.map((r) => r.id);
+  }
+
+  countByStatus(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const r of this.db.prepare(`SELECT json_extract(state, '$.Status') AS s, COUNT(*) AS n FROM containers GROUP BY s`).all() as {
+      s: string;
+      n: number;
+    }[]) {
+      out[r.s] = r.n;
+    }
+    return out;
+  }
+
+  /** Records a lifecycle event with Docker's actor attributes. */
+  event(action: string, rec: Pick<ContainerRecord, 'id' | 'name' | 'imageRef' | 'config'>, extra: Record<string, string> = {}): void {
+    const attributes = { ...rec.config.Labels, image: rec.imageRef, name: rec.name, ...extra };
+    this.events.record('container', action, rec.id, attributes);
+  }
+}

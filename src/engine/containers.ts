@@ -1,0 +1,1154 @@
+// The engine's container operations in Docker API shapes: the lifecycle of a container from
+// create to remove, daemonless. A container outlives the berth process that started it: conmon
+// watches it and, when it exits, calls back into berth (`berth container cleanup <id>`) to
+// record the exit, unmount, apply --rm and the restart policy.
+//
+// State and repair. The database row says what berth has made on the host for a container
+// (Bookkeeping), written before the host is changed. Any command that touches a container
+// first reconciles that record with the host (sync): conmon's exit file, whether conmon still
+// lives, `runc state`, and the kernel's boot id. So a crash of berth, a killed conmon or
+// container, or a reboot is repaired by the next command. Work on one container that must not
+// interleave (start, stop, exit handling, remove) holds its lock, a flock on a file in the
+// runtime directory.
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { commandLine, commandString, mergeConfig, namespaceMode, normalizeHostConfig } from '../container/config.js';
+import { hostsFile, resolvConfFile } from '../container/etc-files.js';
+import { readLog } from '../container/logs.js';
+import { randomName, validName } from '../container/names.js';
+import { ContainerPaths, MONITOR_BUNDLE_FILES } from '../container/paths.js';
+import { mkdirInRoot, readFileInRoot } from '../container/rootfs.js';
+import { specInput, userMounts } from '../container/spec-input.js';
+import { initialBook, initialState, ZERO_TIME, type ContainerRecord, type ContainerStore } from '../container/store.js';
+import { parseSignal, SIGNALS, statusText } from '../container/status.js';
+import { filterPsOutput, psEf } from '../container/top.js';
+import { resolveUser } from '../container/user.js';
+import { ConflictError, InvalidArgumentError, NotFoundError, SystemError } from '../errors.js';
+import { hostPlatform } from '../image/types.js';
+import type { ImageStore } from '../image/store.js';
+import { readHostFacts, resolveDeviceFlag } from '../runtime/host-facts.js';
+import { attach as attachSocket } from '../runtime/attach.js';
+import { readExitCode, startFailureExitCode, wasOomKilled, type OciRuntime, type RuntimeState } from '../runtime/runtime.js';
+import { buildSpec, DEFAULT_CGROUP_PARENT, specToJson, type OciProcess } from '../runtime/spec.js';
+import type { LayerStore } from '../storage/layers.js';
+import { bootId } from '../sys/host.js';
+import { lock, tryLock, type FileLock } from '../sys/lock.js';
+import { cgroupDirs, cgroupPids, processAlive, processStartTime, removeCgroup } from '../sys/pids.js';
+import { runTool } from '../sys/process.js';
+import { mark } from '../timing.js';
+import type {
+  AttachOptions,
+  ContainerAttachment,
+  ContainerCreateBody,
+  ContainerInspect,
+  ContainerPruneReport,
+  ContainerSummary,
+  ContainerTop,
+  Filters,
+  LogEntry,
+  LogOptions,
+  MountPoint,
+  WaitCondition,
+} from './engine.js';
+import { checkFilterKeys, globMatch, labelsMatch, parseTimestamp } from './filters.js';
+import { ContainerExecs } from './container-exec.js';
+import type { EnginePaths } from './paths.js';
+
+export interface ContainerServiceDeps {
+  paths: EnginePaths;
+  store: ContainerStore;
+  images: ImageStore;
+  layers: LayerStore;
+  runtime: OciRuntime;
+  /** How conmon calls back into berth: the program and its leading arguments (node and the CLI script). */
+  berthCommand: string[];
+}
+
+/** The runtime could not start the container's command; `exitCode` is what `docker run` exits with. */
+export class ContainerStartError extends SystemError {
+  constructor(message: string, readonly exitCode: 125 | 126 | 127) {
+    super(exitCode === 127 ? 'command_not_found' : exitCode === 126 ? 'command_not_executable' : 'start_failed', message);
+  }
+}
+
+const LOCK_WAIT_MS = 60_000;
+/** Docker's restart backoff: doubling from 100 ms, capped at a minute, reset after 10 s of running. */
+const RESTART_BACKOFF_MIN_MS = 100;
+const RESTART_BACKOFF_MAX_MS = 60_000;
+const RESTART_RESET_MS = 10_000;
+const INIT_BINARIES = ['/usr/bin/tini-static', '/usr/libexec/docker/docker-init', '/usr/bin/docker-init'];
+const FLOCK = '/usr/bin/flock';
+
+const isActive = (rec: ContainerRecord) => ['running', 'paused', 'restarting'].includes(rec.state.Status);
+
+function newId(): string {
+  // Docker avoids all-digit short IDs, which would read as numbers.
+  for (;;) {
+    const id = randomBytes(32).toString('hex');
+    if (/[a-f]/.test(id.slice(0, 12))) return id;
+  }
+}
+
+function nowIso(): string {
+  return new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z');
+}
+
+function dirSize(path: string): number {
+  let total = 0;
+  let entries: string[];
+  try {
+    entries = readdirSync(path);
+  } catch {
+    return 0;
+  }
+  for (const name of entries) {
+    const p = join(path, name);
+    try {
+      const st = statSync(p, { throwIfNoEntry: false });
+      if (!st) continue;
+      if (st.isDirectory()) total += dirSize(p);
+      else total += st.size;
+    } catch {
+      // vanished while walking
+    }
+  }
+  return total;
+}
+
+
+export class ContainerService {
+  private readonly store: ContainerStore;
+  private boot?: string;
+  readonly execs: ContainerExecs;
+
+  constructor(private readonly deps: ContainerServiceDeps) {
+    this.store = deps.store;
+    this.execs = new ContainerExecs({
+      runroot: deps.paths.runroot,
+      store: deps.store,
+      runtime: deps.runtime,
+      containerPaths: (id) => this.paths(id),
+      get: (ref) => this.get(ref),
+    });
+  }
+
+  /** The kernel's boot id: a container started under another one did not survive a reboot. */
+  private get bootId(): string {
+    return (this.boot ??= bootId());
+  }
+
+  paths(id: string): ContainerPaths {
+    return new ContainerPaths(this.deps.paths.root, this.deps.paths.runroot, id);
+  }
+
+  // ---- create ----
+
+  async create(body: ContainerCreateBody, opts: { name?: string; platform?: string } = {}): Promise<{ Id: string; Warnings: string[] }> {
+    if (!body.Image) throw new InvalidArgumentError('no_image', 'config.Image is required');
+    mark('open state');
+    const warnings: string[] = [];
+    const hostConfig = normalizeHostConfig(body.HostConfig);
+    const image = this.deps.images.resolve(body.Image);
+    const imageConfig = await this.deps.images.config(image.id);
+    const host = hostPlatform();
+    const imagePlatform = `${imageConfig.os}/${imageConfig.architecture}`;
+    if (opts.platform) {
+      const wanted = opts.platform.split('/');
+      if (wanted.length < 2 || wanted.length > 3 || wanted.some((p) => p === '')) {
+        throw new InvalidArgumentError('invalid_platform', `invalid platform "${opts.platform}": expected os/arch[/variant]`);
+      }
+      if (`${wanted[0]}/${wanted[1]}` !== imagePlatform) {
+        throw new NotFoundError(
+          'platform_mismatch',
+          `image with reference ${body.Image} was found but does not match the specified platform: wanted ${wanted[0]}/${wanted[1]}, actual: ${imagePlatform}`,
+        );
+      }
+    }
+    if (imagePlatform !== `${host.os}/${host.architecture}`) {
+      warnings.push(
+        `The requested image's platform (${imagePlatform}) does not match the detected host platform (${host.os}/${host.architecture}) and no specific platform was requested`,
+      );
+    }
+    const id = newId();
+    const config = mergeConfig(body, imageConfig.config, id);
+    if (hostConfig.NetworkMode === 'host' && !body.Hostname) config.Hostname = os.hostname();
+    if (body.Hostname && (hostConfig.UTSMode === 'host' || hostConfig.NetworkMode?.startsWith('container:'))) {
+      throw new InvalidArgumentError('hostname_conflict', 'conflicting options: hostname and the network mode');
+    }
+    if (body.Hostname && !/^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$/.test(body.Hostname)) {
+      throw new InvalidArgumentError('invalid_hostname', `invalid hostname format: ${body.Hostname}`);
+    }
+    if (hostConfig.Init) findInitBinary();
+    for (const mode of [hostConfig.NetworkMode, hostConfig.IpcMode, hostConfig.PidMode]) {
+      if (mode?.startsWith('container:')) this.store.resolve(mode.slice('container:'.length));
+    }
+    if (config.Volumes && Object.keys(config.Volumes).length > 0) {
+      warnings.push(`the image's volumes (${Object.keys(config.Volumes).join(', ')}) stay in the container's filesystem: volumes are not available in berth yet`);
+    }
+    // Resource limits and the like are checked now, so that a bad value fails create, not start.
+    buildSpec(specInput(id, config, hostConfig, this.paths(id), commandLine(config), {
+      host: readHostFacts(),
+      user: { uid: 0, gid: 0, additionalGids: [], home: '/' },
+      joined: { network: '/proc/self/ns/net', ipc: '/proc/self/ns/ipc', pid: '/proc/self/ns/pid' },
+      devices: [],
+    }));
+
+    const rec: ContainerRecord = {
+      id,
+      name: '',
+      imageId: image.id,
+      imageRef: body.Image,
+      config,
+      hostConfig,
+      state: initialState(),
+      book: initialBook(),
+      created: Date.now(),
+      bootId: '',
+    };
+    if (opts.name !== undefined) {
+      const name = opts.name.replace(/^\//, '');
+      if (!validName.test(name)) {
+        throw new InvalidArgumentError('invalid_name', `Invalid container name (${opts.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+      }
+      rec.name = name;
+      this.store.insert(rec);
+    } else {
+      for (let attempt = 0; ; attempt++) {
+        rec.name = randomName(attempt);
+        try {
+          this.store.insert(rec);
+          break;
+        } catch (err) {
+          if (!(err instanceof ConflictError) || attempt >= 10) throw err;
+        }
+      }
+    }
+    mark('create: record');
+    const p = this.paths(id);
+    mkdirSync(p.dir, { recursive: true, mode: 0o700 });
+    // upper/ is the root directory the container sees: it must be searchable by any user.
+    for (const d of [p.upper, p.merged]) mkdirSync(d, { mode: 0o755 });
+    for (const d of [p.work, p.userdata]) mkdirSync(d, { mode: 0o700 });
+    writeFileSync(p.hostname, config.Hostname + '\n');
+    writeFileSync(p.hosts, hostsFile(hostConfig.NetworkMode ?? 'none'));
+    writeFileSync(p.resolvConf, resolvConfFile());
+    this.store.event('create', rec);
+    mark('create: directories');
+    return { Id: id, Warnings: warnings };
+  }
+
+  // ---- reading ----
+
+  /** Resolves a name or ID and brings its record up to date with the host. */
+  async get(ref: string): Promise<ContainerRecord> {
+    return this.sync(this.store.resolve(ref));
+  }
+
+  async list(opts: { all?: boolean; limit?: number; size?: boolean; filters?: Filters } = {}): Promise<ContainerSummary[]> {
+    const filters = opts.filters ?? {};
+    checkFilterKeys(filters, ['status', 'name', 'label', 'ancestor', 'exited', 'id', 'before', 'since']);
+    const statuses = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
+    for (const s of filters.status ?? []) {
+      if (!statuses.includes(s)) throw new InvalidArgumentError('invalid_filter', `invalid filter 'status=${s}'`);
+    }
+    const exited = (filters.exited ?? []).map((e) => {
+      if (!/^-?\d+$/.test(e)) throw new InvalidArgumentError('invalid_filter', `invalid filter 'exited=${e}'`);
+      return Number(e);
+    });
+    const recs = this.store.list();
+    const limit = opts.limit !== undefined && opts.limit > 0 ? opts.limit : undefined;
+    const createdOf = (ref: string) => this.store.resolve(ref).created;
+    const before = filters.before?.map(createdOf);
+    const since = filters.since?.map(createdOf);
+    const names = filters.name?.map((n) => {
+      try {
+        return new RegExp(n);
+      } catch {
+        throw new InvalidArgumentError('invalid_filter', `invalid filter 'name=${n}': not a valid regular expression`);
+      }
+    });
+    const ancestors = filters.ancestor?.map((a) => {
+      const img = this.deps.images.lookup(a);
+      return { ref: a, id: img?.id };
+    });
+    const out: ContainerSummary[] = [];
+    for (let rec of recs) {
+      if (limit !== undefined && out.length >= limit) break;
+      rec = await this.sync(rec, { wait: false });
+      // Removed meanwhile (e.g. by the exit of a --rm container).
+      if (rec.state.Status === 'removing' && !this.store.get(rec.id)) continue;
+      if (!opts.all && limit === undefined && !filters.status && !isActive(rec)) continue;
+      if (filters.status && !filters.status.includes(rec.state.Status)) continue;
+      if (names && !names.some((n) => n.test('/' + rec.name))) continue;
+      if (filters.id && !filters.id.some((i) => rec.id.startsWith(i))) continue;
+      if (!labelsMatch(rec.config.Labels, filters.label)) continue;
+      if (exited.length && (rec.state.Status !== 'exited' || !exited.includes(rec.state.ExitCode))) continue;
+      if (before && !before.every((b) => rec.created < b)) continue;
+      if (since && !since.every((s) => rec.created > s)) continue;
+      if (ancestors && !ancestors.some((a) => a.id === rec.imageId || globMatch(a.ref, rec.imageRef))) continue;
+      out.push(this.summary(rec, opts.size ?? false));
+    }
+    return out;
+  }
+
+  private summary(rec: ContainerRecord, size: boolean): ContainerSummary {
+    const mounts = this.mountPoints(rec);
+    const s: ContainerSummary = {
+      Id: rec.id,
+      Names: ['/' + rec.name],
+      Image: rec.imageRef,
+      ImageID: rec.imageId,
+      Command: commandString(rec.config),
+      Created: Math.floor(rec.created / 1000),
+      Ports: [],
+      Labels: rec.config.Labels,
+      State: rec.state.Status,
+      Status: statusText(rec),
+      HostConfig: { NetworkMode: rec.hostConfig.NetworkMode ?? 'none' },
+      NetworkSettings: { Networks: this.networks(rec) },
+      Mounts: mounts,
+    };
+    if (size) {
+      s.SizeRw = dirSize(this.paths(rec.id).upper);
+      s.SizeRootFs = s.SizeRw + (this.deps.images.get(rec.imageId)?.size ?? 0);
+    }
+    return s;
+  }
+
+  private networks(rec: ContainerRecord): Record<string, unknown> {
+    const mode = rec.hostConfig.NetworkMode ?? 'none';
+    if (mode.startsWith('container:')) return {};
+    const endpoint = {
+      IPAMConfig: null,
+      Links: null,
+      Aliases: null,
+      NetworkID: '',
+      EndpointID: '',
+      Gateway: '',
+      IPAddress: '',
+      IPPrefixLen: 0,
+      IPv6Gateway: '',
+      GlobalIPv6Address: '',
+      GlobalIPv6PrefixLen: 0,
+      MacAddress: '',
+      DriverOpts: null,
+    };
+    return { [mode]: endpoint };
+  }
+
+  private mountPoints(rec: ContainerRecord): MountPoint[] {
+    return userMounts(rec.hostConfig)
+      .filter((m) => m.type === 'bind')
+      .map((m) => ({
+        Type: 'bind',
+        Source: m.source!,
+        Destination: m.destination,
+        Mode: (rec.hostConfig.Binds ?? []).find((b) => b.split(':')[1] === m.destination)?.split(':')[2] ?? '',
+        RW: !m.readonly,
+        Propagation: m.propagation ?? 'rprivate',
+      }));
+  }
+
+  async inspect(ref: string, opts: { size?: boolean } = {}): Promise<ContainerInspect> {
+    const rec = await this.get(ref);
+    const p = this.paths(rec.id);
+    const argv = commandLine(rec.config);
+    const lowers = (() => {
+      const top = this.deps.images.get(rec.imageId)?.topLayer;
+      if (!top) return [];
+      try {
+        return this.deps.layers.stack(top).map((l) => this.deps.layers.diffDir(l.chainId));
+      } catch {
+        return [];
+      }
+    })();
+    const out: ContainerInspect = {
+      Id: rec.id,
+      Created: new Date(rec.created).toISOString(),
+      Path: argv[0] ?? '',
+      Args: argv.slice(1),
+      State: rec.state,
+      Image: rec.imageId,
+      ResolvConfPath: p.resolvConf,
+      HostnamePath: p.hostname,
+      HostsPath: p.hosts,
+      LogPath: p.log,
+      Name: '/' + rec.name,
+      RestartCount: rec.book.restartCount,
+      Driver: 'overlay',
+      Platform: 'linux',
+      MountLabel: '',
+      ProcessLabel: '',
+      AppArmorProfile: '',
+      ExecIDs: this.execs.ids(rec.id),
+      HostConfig: rec.hostConfig,
+      GraphDriver: {
+        Name: 'overlay',
+        Data: { LowerDir: lowers.join(':'), MergedDir: p.merged, UpperDir: p.upper, WorkDir: p.work },
+      },
+      Mounts: this.mountPoints(rec),
+      Config: rec.config,
+      NetworkSettings: {
+        Bridge: '',
+        SandboxID: '',
+        HairpinMode: false,
+        LinkLocalIPv6Address: '',
+        LinkLocalIPv6PrefixLen: 0,
+        Ports: {},
+        SandboxKey: rec.state.Pid > 0 && rec.hostConfig.NetworkMode !== 'host' ? `/proc/${rec.state.Pid}/ns/net` : '',
+        SecondaryIPAddresses: null,
+        SecondaryIPv6Addresses: null,
+        EndpointID: '',
+        Gateway: '',
+        GlobalIPv6Address: '',
+        GlobalIPv6PrefixLen: 0,
+        IPAddress: '',
+        IPPrefixLen: 0,
+        IPv6Gateway: '',
+        MacAddress: '',
+        Networks: this.networks(rec),
+      },
+    };
+    if (opts.size) {
+      out.SizeRw = dirSize(p.upper);
+      out.SizeRootFs = out.SizeRw + (this.deps.images.get(rec.imageId)?.size ?? 0);
+    }
+    return out;
+  }
+
+  // ---- locking and repair ----
+
+  private async withLock<T>(id: string, fn: (rec: ContainerRecord) => Promise<T>): Promise<T> {
+    const held = await lock(this.paths(id).lock, LOCK_WAIT_MS);
+    if (!held) throw new SystemError('container_locked', `container ${id} is busy: another berth process holds its lock`);
+    try {
+      // The container may have been removed while this process waited.
+      const rec = this.store.get(id);
+      if (!rec) throw new NotFoundError('container_not_found', `No such container: ${id}`);
+      return await fn(await this.reconcile(rec));
+    } finally {
+      held.release();
+    }
+  }
+
+  /**
+   * Brings a record up to date with the host. With `wait: false` (listing), a container whose
+   * lock another process holds is shown as recorded instead of waiting for it.
+   */
+  private async sync(rec: ContainerRecord, opts: { wait?: boolean } = {}): Promise<ContainerRecord> {
+    if (!this.mayNeedRepair(rec)) return rec;
+    let held: FileLock | null;
+    if (opts.wait === false) held = tryLock(this.paths(rec.id).lock);
+    else held = await lock(this.paths(rec.id).lock, LOCK_WAIT_MS);
+    if (!held) return rec;
+    try {
+      const fresh = this.store.get(rec.id);
+      if (!fresh) return { ...rec, state: { ...rec.state, Status: 'removing' } };
+      return await this.reconcile(fresh);
+    } finally {
+      held.release();
+    }
+  }
+
+  /** Cheap test: only a container with something on the host can disagree with its record. */
+  private mayNeedRepair(rec: ContainerRecord): boolean {
+    if (rec.book.mounted || rec.book.runtime) {
+      if (rec.bootId !== this.bootId) return true;
+      if (existsSync(join(this.paths(rec.id).exitDir, rec.id))) return true;
+      // A rootfs mounted without a runtime container is a start that died half-way.
+      if (!rec.book.runtime) return true;
+      return !processAlive(rec.book.conmonPid, rec.book.conmonStart);
+    }
+    if (rec.state.Status === 'restarting') return !rec.book.restarter || !processAlive(rec.book.restarter.pid, rec.book.restarter.start);
+    return false;
+  }
+
+  /** The repair itself; the caller holds the container's lock. */
+  private async reconcile(rec: ContainerRecord): Promise<ContainerRecord> {
+    if (rec.state.Status === 'restarting' && !(rec.book.restarter && processAlive(rec.book.restarter.pid, rec.book.restarter.start))) {
+      rec.book.restarter = null;
+      rec.book.policyPending = false;
+      rec.state = { ...rec.state, Status: 'exited', Restarting: false };
+      this.store.save(rec);
+    }
+    if (!rec.book.mounted && !rec.book.runtime) return rec;
+    const p = this.paths(rec.id);
+    if (rec.bootId !== '' && rec.bootId !== this.bootId) {
+      return this.recordExit(rec, 255, { error: 'the host rebooted while the container was running' });
+    }
+    const code = readExitCode(p.exitDir, rec.id);
+    if (code !== null) return this.recordExit(rec, code);
+    const monitorAlive = processAlive(rec.book.conmonPid, rec.book.conmonStart);
+    // With its monitor alive, a container is as recorded: running, or created and waiting for start.
+    if (monitorAlive && ['running', 'paused', 'created', 'exited'].includes(rec.state.Status)) return rec;
+    let st: RuntimeState | null = null;
+    try {
+      st = await this.deps.runtime.state(rec.id);
+    } catch {
+      st = null;
+    }
+    if (st && (st.status === 'running' || st.status === 'paused')) {
+      // Running, maybe without its monitor: a start that berth did not get to record, or a
+      // killed conmon. The container still runs and stop/kill still reach it.
+      if (rec.state.Status !== st.status) {
+        rec.state = { ...rec.state, Status: st.status, Running: true, Paused: st.status === 'paused', Pid: st.pid, StartedAt: rec.state.StartedAt === ZERO_TIME ? st.created : rec.state.StartedAt };
+        this.store.save(rec);
+      }
+      return rec;
+    }
+    // Nothing runs: a start that died half-way, or a container whose monitor died with it.
+    if (rec.state.Status === 'running' || rec.state.Status === 'paused') {
+      return this.recordExit(rec, 255, { error: 'the container monitor (conmon) died; the exit status is unknown' });
+    }
+    await this.teardown(rec);
+    rec.book = { ...rec.book, mounted: false, runtime: false, conmonPid: 0, conmonStart: 0 };
+    rec.state = { ...rec.state, Pid: 0 };
+    this.store.save(rec);
+    return rec;
+  }
+
+  /** Removes what the container has on the host: runtime state, cgroup, rootfs mount, monitor files. */
+  private async teardown(rec: ContainerRecord): Promise<void> {
+    const p = this.paths(rec.id);
+    if (rec.book.runtime) {
+      await this.deps.runtime.delete(rec.id, true).catch(() => undefined);
+      // Still there when the runtime had lost its record of the container (a reboot, a wiped
+      // run root): then the cgroup is berth's to remove.
+      const cgroup = this.cgroupPath(rec);
+      if (cgroupDirs(cgroup).length) await removeCgroup(cgroup);
+    }
+    if (rec.book.mounted) await this.deps.layers.unmount(p.merged);
+    rmSync(p.monitor, { recursive: true, force: true });
+    for (const f of MONITOR_BUNDLE_FILES) rmSync(join(p.bundle, f), { force: true });
+  }
+
+  private cgroupPath(rec: ContainerRecord): string {
+    const parent = rec.hostConfig.CgroupParent ? '/' + rec.hostConfig.CgroupParent.replace(/^\/+/, '') : DEFAULT_CGROUP_PARENT;
+    return `${parent}/${rec.id}`;
+  }
+
+  /**
+   * Records that the container exited: tears its host side down, applies --rm, and leaves the
+   * restart policy to conmon's exit command (policyPending). The caller holds the lock.
+   */
+  private async recordExit(rec: ContainerRecord, exitCode: number, opts: { error?: string } = {}): Promise<ContainerRecord> {
+    const p = this.paths(rec.id);
+    const oom = wasOomKilled(p.monitor);
+    let finishedAt = nowIso();
+    try {
+      finishedAt = statSync(join(p.exitDir, rec.id)).mtime.toISOString();
+    } catch {
+      // no exit file: now is as close as berth can tell
+    }
+    await this.teardown(rec);
+    mark('exit: teardown');
+    const wasRunning = rec.state.Status === 'running' || rec.state.Status === 'paused';
+    rec.book = { ...rec.book, mounted: false, runtime: false, conmonPid: 0, conmonStart: 0 };
+    rec.bootId = '';
+    if (!wasRunning) {
+      // A start that never completed: the container stays created.
+      rec.state = { ...rec.state, Pid: 0 };
+      this.store.save(rec);
+      return rec;
+    }
+    rec.state = {
+      ...rec.state,
+      Status: 'exited',
+      Running: false,
+      Paused: false,
+      Restarting: false,
+      OOMKilled: oom,
+      Pid: 0,
+      ExitCode: exitCode,
+      Error: opts.error ?? '',
+      FinishedAt: finishedAt,
+    };
+    const policy = rec.hostConfig.RestartPolicy?.Name ?? 'no';
+    rec.book.policyPending = !rec.book.manualStop && policy !== 'no' && policy !== '';
+    this.store.save(rec);
+    this.store.event('die', rec, { exitCode: String(exitCode) });
+    if (oom) this.store.event('oom', rec);
+    if (rec.hostConfig.AutoRemove) await this.destroy(rec);
+    return rec;
+  }
+
+  /** Deletes the container's files and record; it must not be running. The caller holds the lock. */
+  private async destroy(rec: ContainerRecord): Promise<void> {
+    rec.state = { ...rec.state, Status: 'removing' };
+    this.store.save(rec);
+    await this.teardown(rec);
+    const p = this.paths(rec.id);
+    rmSync(p.dir, { recursive: true, force: true });
+    this.store.delete(rec.id);
+    this.store.event('destroy', rec);
+    // The lock file goes last: a process waiting for it finds the record gone. conmon's exit
+    // command may be creating its lock file in there at this moment: hence the retries.
+    rmSync(p.runDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 10 });
+    mark('remove');
+  }
+
+  // ---- start ----
+
+  async start(ref: string): Promise<void> {
+    const { id } = this.store.resolve(ref);
+    await this.withLock(id, async (rec) => {
+      if (rec.state.Status === 'running') return;
+      if (rec.state.Status === 'paused') throw new ConflictError('container_paused', 'cannot start a paused container, try unpause instead');
+      if (rec.state.Status === 'removing') throw new ConflictError('container_removing', `container ${rec.id} is marked for removal and cannot be started`);
+      rec.book.restartCount = 0;
+      rec.book.restarter = null;
+      await this.startLocked(rec);
+    });
+  }
+
+  /** Prepares (if needed) and starts the container; the caller holds the lock. */
+  private async startLocked(rec: ContainerRecord): Promise<void> {
+    if (!rec.book.runtime) await this.prepare(rec);
+    try {
+      await this.deps.runtime.start(rec.id);
+    } catch (err) {
+      // Started already, by a berth that died before it could record it.
+      const st = err instanceof ConflictError ? await this.deps.runtime.state(rec.id).catch(() => null) : null;
+      if (st?.status === 'running') {
+        rec.state = { ...rec.state, Status: 'running', Running: true, Pid: st.pid, StartedAt: st.created };
+        this.store.save(rec);
+        return;
+      }
+      const message = (err as Error).message;
+      await this.teardown(rec);
+      rec.book = { ...rec.book, mounted: false, runtime: false, conmonPid: 0, conmonStart: 0 };
+      rec.state = { ...rec.state, Status: rec.state.StartedAt === ZERO_TIME ? 'created' : 'exited', Pid: 0, Error: message, ExitCode: startFailureExitCode(message) };
+      this.store.save(rec);
+      throw new ContainerStartError(message, startFailureExitCode(message));
+    }
+    mark('start: runc start');
+    rec.state = {
+      ...rec.state,
+      Status: 'running',
+      Running: true,
+      Paused: false,
+      Restarting: false,
+      OOMKilled: false,
+      Dead: false,
+      ExitCode: 0,
+      Error: '',
+      StartedAt: nowIso(),
+    };
+    rec.book.manualStop = false;
+    rec.book.policyPending = false;
+    rec.book.restarter = null;
+    this.store.save(rec);
+    this.store.event('start', rec);
+    mark('start: record');
+  }
+
+  /**
+   * Mounts the rootfs, writes the OCI bundle and creates the runtime container under a new
+   * conmon, stopped just before the command runs (so an attach misses nothing). The record
+   * says what is about to exist before it exists.
+   */
+  private async prepare(rec: ContainerRecord): Promise<void> {
+    const p = this.paths(rec.id);
+    const hc = rec.hostConfig;
+    const joined = this.joinedNamespaces(rec);
+    rec.book = { ...rec.book, mounted: true, runtime: true, conmonPid: 0, conmonStart: 0 };
+    rec.bootId = this.bootId;
+    this.store.save(rec);
+    mark('prepare: record');
+    try {
+      for (const d of [p.upper, p.merged]) mkdirSync(d, { recursive: true, mode: 0o755 });
+      for (const d of [p.work, p.userdata]) mkdirSync(d, { recursive: true, mode: 0o700 });
+      rmSync(p.monitor, { recursive: true, force: true });
+      mkdirSync(p.monitor, { recursive: true, mode: 0o700 });
+      for (const f of MONITOR_BUNDLE_FILES) rmSync(join(p.bundle, f), { force: true });
+      const image = this.deps.images.get(rec.imageId);
+      if (!image) throw new NotFoundError('image_not_found', `No such image: ${rec.imageId}`);
+      if (image.topLayer) await this.deps.layers.mount(image.topLayer, p.merged, p.upper, p.work);
+      mark('prepare: mount rootfs');
+      const user = resolveUser(
+        rec.config.User,
+        hc.GroupAdd ?? [],
+        readFileInRoot(p.merged, '/etc/passwd'),
+        readFileInRoot(p.merged, '/etc/group'),
+      );
+      if (rec.config.WorkingDir) mkdirInRoot(p.merged, rec.config.WorkingDir);
+      for (const b of hc.Binds ?? []) {
+        const source = b.split(':')[0];
+        if (!existsSync(source)) mkdirSync(source, { recursive: true, mode: 0o755 });
+      }
+      for (const m of hc.Mounts ?? []) {
+        if (m.Type === 'bind' && !existsSync(m.Source!)) {
+          throw new InvalidArgumentError('invalid_mount', `invalid mount config for type "bind": bind source path does not exist: ${m.Source}`);
+        }
+      }
+      const devices = (hc.Devices ?? []).map((d) => resolveDeviceFlag(`${d.PathOnHost}:${d.PathInContainer}:${d.CgroupPermissions}`));
+      const spec = buildSpec(
+        specInput(rec.id, rec.config, hc, p, commandLine(rec.config), {
+          host: readHostFacts({ withDevices: hc.Privileged === true }),
+          user,
+          joined,
+          devices,
+          ...(hc.Init ? { initPath: findInitBinary() } : {}),
+        }),
+      );
+      const size = hc.ConsoleSize;
+      if (rec.config.Tty && Array.isArray(size) && size[0] > 0 && size[1] > 0) {
+        // The terminal has the client's size from the start, before any resize could arrive.
+        (spec.process as OciProcess & { consoleSize?: { height: number; width: number } }).consoleSize = { height: size[0], width: size[1] };
+      }
+      writeFileSync(p.configJson, specToJson(spec));
+      mark('prepare: OCI spec');
+      const maxSize = hc.LogConfig?.Config?.['max-size'];
+      const result = await this.deps.runtime.create({
+        id: rec.id,
+        name: rec.name,
+        bundleDir: p.bundle,
+        exitDir: p.exitDir,
+        persistDir: p.monitor,
+        logPath: p.log,
+        ...(maxSize ? { logMaxSize: parseLogSize(maxSize) } : {}),
+        pidFile: p.pidFile,
+        conmonPidFile: p.conmonPidFile,
+        tty: rec.config.Tty,
+        stdin: rec.config.OpenStdin,
+        stdinOnce: rec.config.StdinOnce,
+        exitCommand: this.exitCommand(rec, p),
+      });
+      mark('prepare: conmon + runc create');
+      rec.book.conmonPid = result.conmonPid;
+      rec.book.conmonStart = processStartTime(result.conmonPid) ?? 0;
+      rec.state = { ...rec.state, Pid: result.pid };
+      this.store.save(rec);
+    } catch (err) {
+      await this.teardown(rec);
+      rec.book = { ...rec.book, mounted: false, runtime: false, conmonPid: 0, conmonStart: 0 };
+      rec.bootId = '';
+      const message = (err as Error).message;
+      const exitCode = startFailureExitCode(message);
+      rec.state = { ...rec.state, Pid: 0, Error: message, ExitCode: exitCode };
+      this.store.save(rec);
+      if (err instanceof InvalidArgumentError || err instanceof NotFoundError) throw err;
+      throw new ContainerStartError(message, exitCode);
+    }
+  }
+
+  /**
+   * What conmon runs when the container exits: `berth container cleanup`. A berth attached to
+   * the container (run without -d) records the exit itself, so while it holds the attached lock
+   * the cleanup is skipped instead of starting a second node process for nothing; if that berth
+   * died, the lock is free and the cleanup runs. The lock is only tested, not held: a cleanup
+   * that restarts the container must not keep the next exit's cleanup from running.
+   */
+  private exitCommand(rec: ContainerRecord, p: ContainerPaths): string[] {
+    const { root, runroot } = this.deps.paths;
+    const cleanup = [...this.deps.berthCommand, '--root', root, '--runroot', runroot, 'container', 'cleanup', rec.id];
+    if (!existsSync(FLOCK)) return cleanup;
+    const script = `${FLOCK} --nonblock --conflict-exit-code 99 "$0" true; [ $? -eq 99 ] || exec "$@"`;
+    return ['/bin/sh', '-c', script, p.attachedLock, ...cleanup];
+  }
+
+  /** The namespace files of the containers named by container:<x> modes; they must be running. */
+  private joinedNamespaces(rec: ContainerRecord): { network?: string; ipc?: string; pid?: string } {
+    const out: { network?: string; ipc?: string; pid?: string } = {};
+    const modes: [keyof typeof out, string | undefined, string][] = [
+      ['network', rec.hostConfig.NetworkMode, 'net'],
+      ['ipc', rec.hostConfig.IpcMode, 'ipc'],
+      ['pid', rec.hostConfig.PidMode, 'pid'],
+    ];
+    for (const [key, mode, ns] of modes) {
+      const m = namespaceMode(mode === 'none' ? '' : mode, key, ['private', 'shareable', 'none']);
+      if (m.kind !== 'container') continue;
+      const other = this.store.resolve(m.ref);
+      if (other.id === rec.id) throw new InvalidArgumentError('join_self', `cannot join own ${key} namespace`);
+      if (other.state.Status !== 'running' || other.state.Pid <= 0) {
+        throw new ConflictError('container_not_running', `cannot join ${key} namespace of a non running container: container ${other.id} is not running`);
+      }
+      out[key] = `/proc/${other.state.Pid}/ns/${ns}`;
+    }
+    return out;
+  }
+
+  // ---- attach ----
+
+  async attach(ref: string, opts: AttachOptions): Promise<ContainerAttachment> {
+    const { id } = this.store.resolve(ref);
+    const p = this.paths(id);
+    const rec = await this.withLock(id, async (r) => {
+      // A stopped container is prepared now and waits for its start with the client attached.
+      if ((r.state.Status === 'created' || r.state.Status === 'exited') && !r.book.runtime) await this.prepare(r);
+      else if (!['running', 'paused', 'created', 'exited'].includes(r.state.Status)) {
+        throw new ConflictError('container_not_running', `cannot attach to a container that is ${r.state.Status}`);
+      }
+      return r;
+    });
+    // The socket path can exceed what sockaddr_un holds; a descriptor of its directory keeps it short.
+    const dirFd = openSync(p.bundle, 'r');
+    let session;
+    try {
+      session = attachSocket(`/proc/self/fd/${dirFd}`, {
+        ...(opts.stdout !== false ? { stdout: (d: Buffer) => opts.onOutput('stdout', d) } : {}),
+        ...(opts.stderr !== false ? { stderr: (d: Buffer) => opts.onOutput('stderr', d) } : {}),
+      });
+    } finally {
+      closeSync(dirFd);
+    }
+    mark('attach');
+    // This process will see the exit and record it (the caller waits after the output ends);
+    // a restart policy is applied by conmon's exit command alone.
+    const policy = rec.hostConfig.RestartPolicy?.Name ?? 'no';
+    const attached = policy === 'no' || policy === '' ? tryLock(p.attachedLock) : null;
+    const ctl = join(p.bundle, 'ctl');
+    return {
+      write: (data) => session.write(data),
+      closeStdin: () => session.closeStdin(),
+      resize: (height, width) => {
+        if (!rec.config.Tty) return;
+        // conmon reads "<event> <height> <width>" lines from its control fifo; 1 is a resize.
+        let fd: number;
+        try {
+          fd = openSync(ctl, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
+        } catch {
+          return;
+        }
+        try {
+          writeSync(fd, `1 ${height} ${width}\n`);
+        } finally {
+          closeSync(fd);
+        }
+      },
+      detach: async () => {
+        await session.detach();
+        attached?.release();
+      },
+      done: session.done,
+    };
+  }
+
+  // ---- stop, kill, restart, pause ----
+
+  async stop(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
+    const { id } = this.store.resolve(ref);
+    const sent = await this.withLock(id, async (rec) => {
+      if (rec.state.Status === 'restarting') {
+        // Waiting out a restart delay: cancel the restart.
+        rec.book = { ...rec.book, manualStop: true, policyPending: false, restarter: null };
+        rec.state = { ...rec.state, Status: 'exited', Restarting: false };
+        this.store.save(rec);
+        this.store.event('stop', rec);
+        return null;
+      }
+      if (!isActive(rec)) return null;
+      const signal = parseSignal(opts.signal ?? rec.config.StopSignal ?? 'SIGTERM');
+      rec.book.manualStop = true;
+      this.store.save(rec);
+      await this.signal(rec, signal.name, false);
+      this.store.event('kill', rec, { signal: String(signal.number) });
+      return rec;
+    });
+    if (!sent) return;
+    const timeout = opts.timeout ?? sent.config.StopTimeout ?? 10;
+    let exited = timeout < 0 ? await this.awaitExit(id, Infinity) : await this.awaitExit(id, timeout * 1000);
+    if (!exited) {
+      await this.withLock(id, async (rec) => {
+        if (!isActive(rec)) return;
+        await this.signal(rec, 'SIGKILL', true);
+        this.store.event('kill', rec, { signal: '9' });
+      });
+      exited = await this.awaitExit(id, 30_000);
+      if (!exited) throw new SystemError('stop_failed', `container ${id} did not exit after SIGKILL`);
+    }
+    const rec = this.store.get(id);
+    if (rec) this.store.event('stop', rec);
+  }
+
+  /** Sends a signal to the container's init (or every process); a paused container is thawed to receive it. */
+  private async signal(rec: ContainerRecord, signal: string, all: boolean): Promise<void> {
+    try {
+      await this.deps.runtime.kill(rec.id, signal, all);
+      if (rec.state.Status === 'paused') await this.deps.runtime.resume(rec.id);
+    } catch (err) {
+      // It exited meanwhile: the exit is recorded by whoever syncs next.
+      if (!(err instanceof ConflictError) && !(err instanceof NotFoundError)) throw err;
+    }
+  }
+
+  /** Waits until the container is no longer running; false on timeout. Records the exit. */
+  private async awaitExit(id: string, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    let delay = 5;
+    for (;;) {
+      const rec = this.store.get(id);
+      if (!rec) return true;
+      const fresh = await this.sync(rec);
+      if (!['running', 'paused'].includes(fresh.state.Status)) return true;
+      if (Date.now() >= deadline) return false;
+      await sleep(Math.min(delay, Math.max(1, deadline - Date.now())));
+      delay = Math.min(delay * 2, 100);
+    }
+  }
+
+  async kill(ref: string, signal = 'SIGKILL'): Promise<void> {
+    const sig = parseSignal(signal);
+    const { id } = this.store.resolve(ref);
+    await this.withLock(id, async (rec) => {
+      if (rec.state.Status !== 'running' && rec.state.Status !== 'paused') {
+        throw new ConflictError('container_not_running', `Cannot kill container: ${ref}: Container ${rec.id} is not running`);
+      }
+      const stopSignal = parseSignal(rec.config.StopSignal ?? 'SIGTERM').number;
+      if (sig.number === SIGNALS.SIGKILL || sig.number === stopSignal) {
+        rec.book.manualStop = true;
+        this.store.save(rec);
+      }
+      await this.signal(rec, sig.name, false);
+      this.store.event('kill', rec, { signal: String(sig.number) });
+    });
+  }
+
+  async restart(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
+    await this.stop(ref, opts);
+    await this.start(ref);
+    const rec = this.store.resolve(ref);
+    this.store.event('restart', rec);
+  }
+
+  async pause(ref: string): Promise<void> {
+    const { id } = this.store.resolve(ref);
+    await this.withLock(id, async (rec) => {
+      if (rec.state.Status === 'paused') throw new ConflictError('container_paused', `Container ${rec.id} is already paused`);
+      if (rec.state.Status !== 'running') throw new ConflictError('container_not_running', `Container ${rec.id} is not running`);
+      await this.deps.runtime.pause(rec.id);
+      rec.state = { ...rec.state, Status: 'paused', Paused: true };
+      this.store.save(rec);
+      this.store.event('pause', rec);
+    });
+  }
+
+  async unpause(ref: string): Promise<void> {
+    const { id } = this.store.resolve(ref);
+    await this.withLock(id, async (rec) => {
+      if (rec.state.Status !== 'paused') throw new ConflictError('container_not_paused', `Container ${rec.id} is not paused`);
+      await this.deps.runtime.resume(rec.id);
+      rec.state = { ...rec.state, Status: 'running', Paused: false };
+      this.store.save(rec);
+      this.store.event('unpause', rec);
+    });
+  }
+
+  // ---- wait, remove, rename, prune ----
+
+  async wait(ref: string, condition: WaitCondition = 'not-running'): Promise<{ StatusCode: number; Error?: { Message: string } }> {
+    let last = this.store.resolve(ref);
+    const id = last.id;
+    const firstFinish = last.state.FinishedAt;
+    let delay = 5;
+    for (;;) {
+      const raw = this.store.get(id);
+      // Gone (removed, or --rm after its exit): the last state seen has the exit code.
+      if (!raw) return this.waitResult(last);
+      last = await this.sync(raw);
+      const running = last.state.Status === 'running' || last.state.Status === 'paused';
+      if (condition === 'not-running' && !running && (last.state.Status !== 'removing' || !this.store.get(id))) return this.waitResult(last);
+      if (condition === 'next-exit' && !running && last.state.FinishedAt !== firstFinish) return this.waitResult(last);
+      await sleep(delay);
+      delay = Math.min(delay * 2, 100);
+    }
+  }
+
+  private waitResult(rec: ContainerRecord): { StatusCode: number; Error?: { Message: string } } {
+    return rec.state.Error ? { StatusCode: rec.state.ExitCode, Error: { Message: rec.state.Error } } : { StatusCode: rec.state.ExitCode };
+  }
+
+  async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+    const { id } = this.store.resolve(ref);
+    const running = await this.withLock(id, async (rec) => {
+      if (rec.state.Status === 'paused' && !opts.force) {
+        throw new ConflictError('container_paused', `You cannot remove a paused container ${rec.id}. Unpause and then stop the container before attempting removal or force remove`);
+      }
+      if (isActive(rec) && !opts.force) {
+        throw new ConflictError('container_running', `You cannot remove a running container ${rec.id}. Stop the container before attempting removal or force remove`);
+      }
+      if (!isActive(rec)) {
+        await this.destroy(rec);
+        return false;
+      }
+      rec.book = { ...rec.book, manualStop: true, restarter: null, policyPending: false };
+      this.store.save(rec);
+      if (rec.state.Status !== 'restarting') {
+        await this.signal(rec, 'SIGKILL', true);
+        this.store.event('kill', rec, { signal: '9' });
+      }
+      return true;
+    });
+    if (!running) return;
+    await this.awaitExit(id, 30_000);
+    await this.withLock(id, async (rec) => {
+      if (isActive(rec) && rec.state.Status !== 'restarting') {
+        // Still not down (e.g. an unmonitored container): the runtime removes it by force.
+        await this.teardown(rec);
+        rec = await this.recordExit(rec, 137);
+      }
+      if (this.store.get(id)) await this.destroy(rec);
+    }).catch((err) => {
+      if (!(err instanceof NotFoundError)) throw err;
+    });
+  }
+
+  async rename(ref: string, newName: string): Promise<void> {
+    const name = newName.replace(/^\//, '');
+    if (!validName.test(name)) {
+      throw new InvalidArgumentError('invalid_name', `Invalid container name (${newName}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    }
+    const { id } = this.store.resolve(ref);
+    await this.withLock(id, async (rec) => {
+      if (rec.name === name) {
+        throw new InvalidArgumentError('same_name', 'Renaming a container with the same name as its current name');
+      }
+      const old = rec.name;
+      this.store.rename(rec.id, name);
+      this.store.event('rename', { ...rec, name }, { oldName: '/' + old });
+    });
+  }
+
+  async prune(opts: { filters?: Filters } = {}): Promise<ContainerPruneReport> {
+    const filters = opts.filters ?? {};
+    checkFilterKeys(filters, ['until', 'label', 'label!']);
+    const until = filters.until?.map((t) => parseTimestamp(t));
+    const deleted: string[] = [];
+    let reclaimed = 0;
+    for (const listed of this.store.list()) {
+      const rec = await this.sync(listed);
+      // Running, or prepared for a start that a client attached to is about to make.
+      if (isActive(rec) || rec.book.runtime) continue;
+      if (until && !until.every((u) => rec.created / 1000 < u)) continue;
+      if (!labelsMatch(rec.config.Labels, filters.label)) continue;
+      if (filters['label!'] && filters['label!'].some((l) => labelsMatch(rec.config.Labels, [l]))) continue;
+      const size = dirSize(this.paths(rec.id).upper);
+      try {
+        await this.withLock(rec.id, async (r) => {
+          if (isActive(r)) return;
+          await this.destroy(r);
+          deleted.push(r.id);
+          reclaimed += size;
+        });
+      } catch (err) {
+        if (!(err instanceof NotFoundError)) throw err;
+      }
+    }
+    return { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
+  }
+
+  // ---- logs, top ----
+
+  logs(ref: string, opts: LogOptions): AsyncIterable<LogEntry> {
+    const { id } = this.store.resolve(ref);
+    const running = async () => {
+      const rec = this.store.get(id);
+      if (!rec) return false;
+      const fresh = await this.sync(rec, { wait: false });
+      return isActive(fresh) || (fresh.state.Status === 'created' && fresh.book.runtime);
+    };
+    return readLog(this.paths(id).log, opts, running);
+  }
+
+  async top(ref: string, psArgs?: string): Promise<ContainerTop> {
+    const rec = await this.get(ref);
+    if (rec.state.Status !== 'running' && rec.state.Status !== 'paused') {
+      throw new ConflictError('container_not_running', `Container ${rec.id} is not running`);
+    }
+    const pids = cgroupPids(this.cgroupPath(rec));
+    const args = (psArgs ?? '').trim();
+    if (args === '' || args === '-ef') return psEf(pids);
+    const r = await runTool('ps', args.split(/\s+/), { timeoutMs: 30_000 });
+    if (r.code !== 0) throw new InvalidArgumentError('ps_failed', `ps: ${r.stderr.toString('utf8').trim() || `exited with ${r.code}`}`);
+    return filterPsOutput(r.stdout.toString('utf8'), pids);
+  }
+
+  // ---- conmon's exit command ----
+
+  /**
+   * `berth container cleanup <id>`, run by conmon when the container exits: records the exit
+   * if no one has yet, then applies the restart policy, waiting out Docker's backoff.
+   */
+  async cleanup(id: string): Promise<void> {
+    if (!this.store.get(id)) return;
+    const delay = await this.withLock(id, async (rec) => this.planRestart(rec)).catch((err) => {
+      if (err instanceof NotFoundError) return null;
+      throw err;
+    });
+    if (delay === null) return;
+    await sleep(delay);
+    await this.withLock(id, async (rec) => {
+      const me = rec.book.restarter;
+      if (rec.state.Status !== 'restarting' || !me || me.pid !== process.pid) return;
+      rec.book.restartCount += 1;
+      try {
+        await this.startLocked(rec);
+      } catch (err) {
+        rec.state = { ...rec.state, Status: 'exited', Restarting: false };
+        rec.book.restarter = null;
+        this.store.save(rec);
+        throw err;
+      }
+    }).catch((err) => {
+      if (!(err instanceof NotFoundError)) throw err;
+    });
+  }
+
+  /** Decides whether the policy restarts the container; returns the delay, or null for no restart. */
+  private planRestart(rec: ContainerRecord): number | null {
+    if (!rec.book.policyPending || isActive(rec)) return null;
+    const policy = rec.hostConfig.RestartPolicy ?? { Name: 'no' };
+    rec.book.policyPending = false;
+    let restart = false;
+    if (!rec.book.manualStop) {
+      if (policy.Name === 'always' || policy.Name === 'unless-stopped') restart = true;
+      else if (policy.Name === 'on-failure') {
+        const max = policy.MaximumRetryCount ?? 0;
+        restart = rec.state.ExitCode !== 0 && (max === 0 || rec.book.restartCount < max);
+      }
+    }
+    if (!restart) {
+      this.store.save(rec);
+      return null;
+    }
+    const ranFor = Date.parse(rec.state.FinishedAt) - Date.parse(rec.state.StartedAt);
+    const streak = ranFor >= RESTART_RESET_MS ? 0 : rec.book.restartCount;
+    const delay = Math.min(RESTART_BACKOFF_MIN_MS * 2 ** Math.min(streak, 20), RESTART_BACKOFF_MAX_MS);
+    rec.book.restarter = { pid: process.pid, start: processStartTime(process.pid) ?? 0 };
+    rec.state = { ...rec.state, Status: 'restarting', Restarting: true };
+    this.store.save(rec);
+    return delay;
+  }
+
+  /** Counts for `info`. */
+  counts(): { total: number; running: number; paused: number; stopped: number } {
+    const by = this.store.countByStatus();
+    const total = Object.values(by).reduce((a, b) => a + b, 0);
+    const running = (by.running ?? 0) + (by.restarting ?? 0);
+    const paused = by.paused ?? 0;
+    return { total, running, paused, stopped: total - running - paused };
+  }
+
+  /** Image IDs' users, for rmi. */
+  usersOfImage(imageId: string): string[] {
+    return this.store.usersOfImage(imageId);
+  }
+}
+
+function findInitBinary(): string {
+  const found = INIT_BINARIES.find((p) => existsSync(p));
+  if (!found) {
+    throw new NotFoundError('init_missing', `--init needs an init binary on the host (${INIT_BINARIES.join(', ')}): install the tini package (apt-get install tini)`);
+  }
+  return found;
+}
+
+function parseLogSize(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)([kmg]?)b?$/i.exec(value.trim());
+  if (!m) throw new InvalidArgumentError('invalid_log_opt', `invalid max-size for the log: ${value}`);
+  const mult: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+  return Math.floor(Number(m[1]) * mult[m[2].toLowerCase()]);
+}

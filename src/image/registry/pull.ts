@@ -1,0 +1,367 @@
+// Pulling an image: resolve the reference (through mirrors first), pick the platform from an
+// index, fetch the config, then download the layers concurrently while unpacking them in order
+// (layer N as soon as it and every layer below it are in). Blobs are verified as they stream
+// to disk; a connection cut mid-blob resumes with a Range request from the bytes already
+// written. Nothing becomes visible (image, tag, layer) unless the whole image verified.
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { BerthError, InvalidArgumentError, NotFoundError, SystemError } from '../../errors.js';
+import type { ContentStore } from '../../storage/content.js';
+import { chainIds } from '../../storage/chain.js';
+import type { LayerStore } from '../../storage/layers.js';
+import { familiarName, familiarString, formatReference, fullName, type Reference } from '../reference.js';
+import { parseConfig, type ImageStore } from '../store.js';
+import { hostPlatform, type Descriptor, type Manifest } from '../types.js';
+import { backoffMs, isAbort, Repository, sleep, type RegistryHost, type RegistryPool } from './client.js';
+import { responseError } from './errors.js';
+import { limiter } from './limiter.js';
+import { fetchManifest, isIndex, parseImageManifest, parseIndex, type FetchedManifest } from './manifest.js';
+import { availablePlatforms, formatPlatform, normalizePlatform, parsePlatform, platformRank, selectPlatformManifest, type Platform } from './platform.js';
+import { isTransientNetworkError, readBody } from './transport.js';
+
+/** A progress message in the Docker API's JSONMessage shape. */
+export interface ProgressMessage {
+  id?: string;
+  status: string;
+  progressDetail?: { current?: number; total?: number };
+  aux?: Record<string, unknown>;
+}
+
+export type Progress = (message: ProgressMessage) => void;
+
+export interface PullStores {
+  content: ContentStore;
+  layers: LayerStore;
+  images: ImageStore;
+}
+
+export interface PullOptions {
+  platform?: string;
+  maxConcurrentDownloads?: number;
+  signal?: AbortSignal;
+}
+
+export interface PullResult {
+  id: string;
+  /** The digest of what the reference pointed at (an index for multi-platform images). */
+  digest: string;
+  /** Whether the name now points at a different image than before. */
+  updated: boolean;
+}
+
+/** How often a layer's progress is reported: often enough to look live, rarely enough to cost nothing. */
+const progressIntervalMs = 100;
+/** Fresh connections tried for one blob after cuts that made no progress. */
+const maxStalledResumes = 5;
+const maxConfigBytes = 8 << 20;
+
+/** A layer's status line; the empty progressDetail marks it as one, as Docker's daemon does. */
+export function layerStatus(id: string, status: string): ProgressMessage {
+  return { id, status, progressDetail: {} };
+}
+
+export function shortDigest(digest: string): string {
+  return digest.replace(/^sha256:/, '').slice(0, 12);
+}
+
+/** Reports a byte count at most every progressIntervalMs, and always the last one. */
+export function throttled(emit: (current: number) => void): { update: (current: number) => void; flush: () => void } {
+  let last = 0;
+  let pending: number | undefined;
+  return {
+    update(current) {
+      pending = current;
+      const now = Date.now();
+      if (now - last >= progressIntervalMs) {
+        last = now;
+        emit(current);
+        pending = undefined;
+      }
+    },
+    flush() {
+      if (pending !== undefined) emit(pending);
+      pending = undefined;
+    },
+  };
+}
+
+/** A pass-through that reports how many bytes have gone through it. */
+export function byteCounter(onBytes: (total: number) => void): Transform {
+  let total = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      onBytes((total += chunk.length));
+      cb(null, chunk);
+    },
+  });
+}
+
+/** The registries to ask for `ref`, in order: its mirrors, then the registry itself. */
+export function sourcesFor(ref: Reference, pool: RegistryPool): RegistryHost[] {
+  return [...pool.mirrors(ref.domain), pool.host(ref.domain)];
+}
+
+/**
+ * The manifest a reference names, from the first source that has it. A mirror's failure falls
+ * through to the next source; the registry's own failure is the one reported.
+ */
+export async function resolveReference(
+  ref: Reference,
+  sources: RegistryHost[],
+  signal?: AbortSignal,
+): Promise<{ repo: Repository; manifest: FetchedManifest }> {
+  const reference = ref.digest ?? ref.tag ?? 'latest';
+  for (const [i, host] of sources.entries()) {
+    const repo = new Repository(host, ref.path, 'pull');
+    try {
+      return { repo, manifest: await fetchManifest(repo, reference, signal) };
+    } catch (err) {
+      if (i === sources.length - 1 || isAbort(err)) throw err;
+    }
+  }
+  throw new Error('unreachable: no source to pull from');
+}
+
+/** Down an index to the image manifest for `want`, saying which platforms there were when none fits. */
+async function chooseManifest(repo: Repository, top: FetchedManifest, want: Platform, what: string, signal?: AbortSignal): Promise<{ manifest: FetchedManifest; chain: FetchedManifest[] }> {
+  const chain: FetchedManifest[] = [];
+  let current = top;
+  // Indexes may nest (an index of indexes); a few levels are plenty.
+  for (let depth = 0; isIndex(current); depth++) {
+    if (depth >= 4) throw new InvalidArgumentError('invalid_manifest', `${what}: indexes nested more than 4 deep`);
+    chain.push(current);
+    const entries = parseIndex(current, what);
+    const chosen = selectPlatformManifest(entries, want);
+    if (!chosen) {
+      const have = availablePlatforms(entries);
+      throw new NotFoundError('no_matching_platform', `no matching manifest for ${formatPlatform(want)} in the manifest list entries of ${what} (available: ${have.join(', ') || 'none'})`);
+    }
+    current = await fetchManifest(repo, chosen.digest, signal);
+  }
+  return { manifest: current, chain };
+}
+
+/**
+ * Downloads a blob into the content store. The digest is computed over every byte as it is
+ * written, across resumed connections; a mismatch stores nothing.
+ */
+export async function downloadBlob(
+  repo: Repository,
+  desc: Descriptor,
+  content: ContentStore,
+  opts: { signal?: AbortSignal; onBytes?: (received: number) => void },
+): Promise<void> {
+  const writer = await content.writer();
+  try {
+    let stalled = 0;
+    while (writer.size < desc.size || desc.size === 0) {
+      const offset = writer.size;
+      const res = await repo.request({
+        method: 'GET',
+        path: repo.url(`blobs/${desc.digest}`),
+        headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
+        retry: true,
+        signal: opts.signal,
+      });
+      const status = res.statusCode ?? 0;
+      if (status === 200 && offset > 0) {
+        await writer.reset();
+      } else if (status === 206) {
+        const start = /^bytes (\d+)-/.exec(String(res.headers['content-range'] ?? ''));
+        if (!start || Number(start[1]) !== offset) {
+          res.destroy();
+          throw new SystemError('bad_range', `the registry answered a request for ${desc.digest} from byte ${offset} with the range ${String(res.headers['content-range'])}`);
+        }
+      } else if (status !== 200) {
+        throw await responseError(res, `fetching blob ${desc.digest} from ${repo.name}`, status === 404 ? 'blob_not_found' : 'registry_error');
+      }
+      let received = writer.size;
+      res.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received > desc.size) res.destroy(new SystemError('blob_too_large', `the blob ${desc.digest} from ${repo.name} is larger than the ${desc.size} bytes its descriptor says`));
+        opts.onBytes?.(received);
+      });
+      const before = writer.size;
+      try {
+        await pipeline(res, writer.sink());
+      } catch (err) {
+        if (err instanceof BerthError || isAbort(err) || !isTransientNetworkError(err)) throw err;
+        stalled = writer.size > before ? 0 : stalled + 1;
+        if (stalled >= maxStalledResumes) throw new SystemError('download_failed', `downloading ${desc.digest} from ${repo.name}: ${(err as Error).message}`, { cause: err });
+        await sleep(backoffMs(stalled), opts.signal);
+        continue;
+      }
+      if (writer.size > desc.size) throw new SystemError('blob_too_large', `the blob ${desc.digest} from ${repo.name} is larger than the ${desc.size} bytes its descriptor says`);
+      if (desc.size === 0 || writer.size === before) break;
+    }
+    if (writer.size !== desc.size) {
+      throw new SystemError('blob_truncated', `the blob ${desc.digest} from ${repo.name} ended after ${writer.size} of ${desc.size} bytes`);
+    }
+    await writer.commit(desc.digest);
+  } catch (err) {
+    await writer.abort();
+    if (err instanceof BerthError && err.code === 'digest_mismatch') {
+      throw new SystemError('blob_corrupt', `filesystem layer verification failed for digest ${desc.digest} (from ${repo.name}): ${err.message}`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+/** A small blob (a config) read whole into memory and checked. */
+async function fetchSmallBlob(repo: Repository, desc: Descriptor, signal?: AbortSignal): Promise<Buffer> {
+  if (desc.size > maxConfigBytes) throw new InvalidArgumentError('config_too_large', `the image config ${desc.digest} is ${desc.size} bytes, more than berth accepts (${maxConfigBytes})`);
+  const res = await repo.request({ method: 'GET', path: repo.url(`blobs/${desc.digest}`), retry: true, signal });
+  if (res.statusCode !== 200) throw await responseError(res, `fetching the image config ${desc.digest} from ${repo.name}`);
+  return readBody(res, maxConfigBytes);
+}
+
+/**
+ * Pulls one tag or digest. Progress messages follow Docker's: "Pulling from", one line per
+ * layer (Already exists / Pulling fs layer / Waiting / Downloading / Verifying Checksum /
+ * Download complete / Extracting / Pull complete), then "Digest:".
+ */
+export async function pullImage(ref: Reference, pool: RegistryPool, stores: PullStores, opts: PullOptions, progress: Progress): Promise<PullResult> {
+  const reference = ref.digest ?? ref.tag ?? 'latest';
+  progress({ id: reference, status: `Pulling from ${ref.path}` });
+  const { repo, manifest: top } = await resolveReference(ref, sourcesFor(ref, pool), opts.signal);
+  const what = `${familiarName(ref)}${ref.digest ? '@' : ':'}${reference}`;
+  const want = opts.platform ? parsePlatform(opts.platform) : normalizePlatform(hostPlatform());
+  const { manifest, chain } = await chooseManifest(repo, top, want, what, opts.signal);
+  const image = parseImageManifest(manifest, `manifest ${manifest.digest} of ${what}`);
+
+  const { content, images } = stores;
+  if (!(await content.has(image.config.digest))) {
+    await content.put(await fetchSmallBlob(repo, image.config, opts.signal), image.config.digest);
+  }
+  const config = parseConfig(await content.read(image.config.digest), image.config.digest);
+  if (config.rootfs.diff_ids.length !== image.layers.length) {
+    throw new InvalidArgumentError('invalid_manifest', `${what}: the manifest lists ${image.layers.length} layers but the image config ${image.config.digest} lists ${config.rootfs.diff_ids.length}`);
+  }
+  // Only an explicit --platform is enforced on a single-platform image, as Docker does.
+  if (opts.platform && chain.length === 0 && platformRank(want, { os: config.os, architecture: config.architecture, variant: config.variant }) === undefined) {
+    throw new NotFoundError('no_matching_platform', `${what} is an image for ${formatPlatform(normalizePlatform({ os: config.os, architecture: config.architecture, variant: config.variant }))}, not for the requested ${formatPlatform(want)}`);
+  }
+
+  const tag = ref.digest ? undefined : formatReference({ domain: ref.domain, path: ref.path, tag: reference });
+  const previous = images.lookup(tag ?? formatReference(ref))?.id;
+  const chains = chainIds(config.rootfs.diff_ids);
+  // An image already here with all its layers needs no layer work (and shows none, as Docker).
+  if (!images.get(image.config.digest) || !chains.every((c) => stores.layers.get(c))) {
+    await pullLayers(repo, image, config.rootfs.diff_ids, stores, opts, progress);
+  }
+
+  for (const m of [manifest, ...chain]) await content.put(m.bytes, m.digest);
+  const id = await images.commitImage({
+    config: image.config.digest,
+    layers: image.layers.map((l, i) => ({ blob: l.digest, mediaType: l.mediaType, diffId: config.rootfs.diff_ids[i] })),
+    manifest: manifest.digest,
+    tags: tag !== undefined ? [tag] : [],
+    repoDigests: [`${fullName(ref)}@${top.digest}`],
+  });
+  progress({ status: `Digest: ${top.digest}` });
+  return { id, digest: top.digest, updated: previous !== id };
+}
+
+/** Docker's last status line of a pull. */
+export function pullStatus(ref: Reference, updated: boolean): ProgressMessage {
+  return { status: `Status: ${updated ? 'Downloaded newer image' : 'Image is up to date'} for ${familiarString(ref)}` };
+}
+
+/**
+ * Downloads the layers the layer store lacks, up to N at a time in layer order, and unpacks
+ * each once it and all below it are in. The first real failure aborts the rest; layers this
+ * call unpacked are released again.
+ */
+async function pullLayers(repo: Repository, image: Manifest, diffIds: string[], stores: PullStores, opts: PullOptions, progress: Progress): Promise<void> {
+  const { content, layers } = stores;
+  const chains = chainIds(diffIds);
+  const ids = image.layers.map((l) => shortDigest(l.digest));
+  const present = chains.map((c) => layers.get(c) !== undefined);
+  image.layers.forEach((_, i) => progress(layerStatus(ids[i], present[i] ? 'Already exists' : 'Pulling fs layer')));
+
+  const abort = new AbortController();
+  const onOuterAbort = (): void => abort.abort(opts.signal?.reason);
+  opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  let firstError: unknown;
+  const fail = (err: unknown): never => {
+    if (firstError === undefined && !isAbort(err)) firstError = err;
+    abort.abort();
+    throw err;
+  };
+
+  const limit = limiter(opts.maxConcurrentDownloads ?? 3);
+  const downloads = image.layers.map((desc, i) => {
+    if (present[i]) return Promise.resolve();
+    return limit(
+      async () => {
+        abort.signal.throwIfAborted();
+        if (await content.has(desc.digest)) {
+          progress(layerStatus(ids[i], 'Download complete'));
+          return;
+        }
+        const meter = throttled((current) => progress({ id: ids[i], status: 'Downloading', progressDetail: { current, total: desc.size } }));
+        await downloadBlob(repo, desc, content, { signal: abort.signal, onBytes: meter.update });
+        meter.flush();
+        progress(layerStatus(ids[i], 'Verifying Checksum'));
+        progress(layerStatus(ids[i], 'Download complete'));
+      },
+      () => progress(layerStatus(ids[i], 'Waiting')),
+    ).catch(fail);
+  });
+  // Nobody may be awaiting a later download yet when it fails; its failure is handled in order below.
+  for (const d of downloads) d.catch(() => undefined);
+
+  const created: string[] = [];
+  try {
+    let parent: string | null = null;
+    for (let i = 0; i < image.layers.length; i++) {
+      await downloads[i];
+      if (!layers.get(chains[i])) {
+        const desc = image.layers[i];
+        const meter = throttled((current) => progress({ id: ids[i], status: 'Extracting', progressDetail: { current, total: desc.size } }));
+        const file = content.open(desc.digest);
+        const source = file.pipe(byteCounter(meter.update));
+        file.on('error', (err) => source.destroy(err));
+        const onAbort = (): void => {
+          file.destroy(abort.signal.reason as Error);
+        };
+        abort.signal.addEventListener('abort', onAbort, { once: true });
+        try {
+          const rec = await layers.apply(source, parent, diffIds[i]);
+          created.push(rec.chainId);
+        } catch (err) {
+          fail(err);
+        } finally {
+          abort.signal.removeEventListener('abort', onAbort);
+        }
+        meter.flush();
+      }
+      parent = chains[i];
+      if (!present[i]) progress(layerStatus(ids[i], 'Pull complete'));
+    }
+  } catch (err) {
+    abort.abort();
+    await Promise.allSettled(downloads);
+    await layers.release(created.reverse());
+    throw firstError ?? err;
+  } finally {
+    opts.signal?.removeEventListener('abort', onOuterAbort);
+  }
+}
+
+/** All tags of a repository, following the registry's pagination. */
+export async function listTags(repo: Repository, signal?: AbortSignal): Promise<string[]> {
+  const tags: string[] = [];
+  let path: string | URL = repo.url('tags/list');
+  for (let page = 0; page < 1000; page++) {
+    const res = await repo.request({ method: 'GET', path, retry: true, signal });
+    if (res.statusCode !== 200) throw await responseError(res, `listing the tags of ${repo.name}`, res.statusCode === 404 ? 'repository_not_found' : 'registry_error');
+    const link = String(res.headers.link ?? '');
+    const body = JSON.parse((await readBody(res, 16 << 20)).toString('utf8')) as { tags?: string[] | null };
+    tags.push(...(body.tags ?? []));
+    const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(link);
+    if (!next) break;
+    path = new URL(next[1], await repo.host.baseUrl());
+  }
+  return tags;
+}

@@ -1,0 +1,280 @@
+// Pushing an image: each layer blob is checked for (HEAD), mounted from another repository of
+// the same registry that has it, or uploaded (one PUT, or PATCH chunks then PUT), up to N at a
+// time; then the config, then the manifest under the tag with its own media type. Transient
+// failures (connection resets, 5xx) restart a blob's upload with backoff; 4xx answers do not.
+import { createReadStream } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import { BerthError, InvalidArgumentError, NotFoundError, SystemError } from '../../errors.js';
+import { sha256Digest, type ContentStore } from '../../storage/content.js';
+import { blobCompression, buildManifest, manifestFlavour } from '../archive/oci.js';
+import { formatReference, fullName, parseReference, type Reference } from '../reference.js';
+import type { ImageStore } from '../store.js';
+import type { Manifest } from '../types.js';
+import { backoffMs, isAbort, Repository, repositoryScope, sleep, type RegistryPool } from './client.js';
+import { responseError } from './errors.js';
+import { limiter } from './limiter.js';
+import { manifestMediaTypes } from './manifest.js';
+import { byteCounter, layerStatus, shortDigest, throttled, type Progress } from './pull.js';
+import { drain } from './transport.js';
+
+export interface PushStores {
+  content: ContentStore;
+  images: ImageStore;
+}
+
+export interface PushOptions {
+  maxConcurrentUploads?: number;
+  /** Blobs larger than this go up in PATCH chunks of this size; 0 sends each in one PUT. */
+  uploadChunkSize?: number;
+  signal?: AbortSignal;
+}
+
+export interface PushResult {
+  tag: string;
+  digest: string;
+  size: number;
+}
+
+const maxUploadAttempts = 5;
+/** Docker tries this many repositories for a cross-repository mount before uploading. */
+const maxMountCandidates = 3;
+
+/** Failures worth another try: the registry or the network, not the request. */
+function retryable(err: unknown): boolean {
+  return err instanceof BerthError && err.kind === 'Unavailable';
+}
+
+/**
+ * The manifest to push: the image's own when it still describes it (its digest is what others
+ * may already refer to), else one built for the blobs as stored (Docker's v2 schema 2, or OCI
+ * when a layer is zstd, which schema 2 cannot express).
+ */
+async function manifestForPush(stores: PushStores, id: string): Promise<{ bytes: Buffer; digest: string; mediaType: string; manifest: Manifest }> {
+  const { content, images } = stores;
+  const layers = images.imageLayers(id);
+  const stored = images.get(id)?.manifest;
+  if (stored && (await content.has(stored))) {
+    const bytes = await content.read(stored);
+    const m = JSON.parse(bytes.toString('utf8')) as Manifest;
+    const same = m.config?.digest === id && m.layers?.length === layers.length && m.layers.every((d, i) => d.digest === layers[i].blob);
+    if (same && m.mediaType && manifestMediaTypes.includes(m.mediaType)) return { bytes, digest: stored, mediaType: m.mediaType, manifest: m };
+  }
+  const blobs = await Promise.all(
+    layers.map(async (l) => ({ digest: l.blob!, size: await content.size(l.blob!), compression: await blobCompression(content, l.blob!) })),
+  );
+  const built = buildManifest({ digest: id, size: await content.size(id) }, blobs, manifestFlavour(blobs.map((b) => b.compression)));
+  const manifest = JSON.parse(built.bytes.toString('utf8')) as Manifest;
+  return { bytes: built.bytes, digest: sha256Digest(built.bytes), mediaType: built.mediaType, manifest };
+}
+
+/** Other repositories of the same registry known to hold each blob (from local tags and repo digests). */
+function mountSources(images: ImageStore, target: Reference): Map<string, string[]> {
+  const sources = new Map<string, string[]>();
+  for (const img of images.list()) {
+    const repos = new Set<string>();
+    for (const name of [...img.repoDigests, ...img.tags]) {
+      const r = parseReference(name);
+      if (r.domain === target.domain && r.path !== target.path) repos.add(r.path);
+    }
+    if (repos.size === 0) continue;
+    for (const l of images.imageLayers(img.id)) {
+      if (!l.blob) continue;
+      const list = sources.get(l.blob) ?? [];
+      for (const r of repos) if (!list.includes(r)) list.push(r);
+      sources.set(l.blob, list);
+    }
+  }
+  return sources;
+}
+
+type BlobOutcome = 'exists' | 'mounted' | 'pushed';
+
+class BlobUploader {
+  constructor(
+    private readonly repo: Repository,
+    private readonly content: ContentStore,
+    private readonly opts: PushOptions,
+  ) {}
+
+  async push(digest: string, mountFrom: string[], onBytes?: (sent: number) => void): Promise<{ outcome: BlobOutcome; from?: string }> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.pushOnce(digest, mountFrom, onBytes);
+      } catch (err) {
+        if (!retryable(err) || attempt + 1 >= maxUploadAttempts || isAbort(err)) throw err;
+        await sleep(backoffMs(attempt), this.opts.signal);
+      }
+    }
+  }
+
+  private async pushOnce(digest: string, mountFrom: string[], onBytes?: (sent: number) => void): Promise<{ outcome: BlobOutcome; from?: string }> {
+    const { repo, opts } = this;
+    const head = await repo.request({ method: 'HEAD', path: repo.url(`blobs/${digest}`), retry: true, signal: opts.signal });
+    await drain(head);
+    if (head.statusCode === 200) return { outcome: 'exists' };
+    if (head.statusCode !== 404) throw await responseError(head, `checking for blob ${digest} in ${repo.name}`);
+
+    let location: URL | undefined;
+    for (const from of mountFrom.slice(0, maxMountCandidates)) {
+      const res = await repo.request({
+        method: 'POST',
+        path: repo.url(`blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`),
+        extraScopes: [repositoryScope(from, 'pull')],
+        retry: true,
+        signal: opts.signal,
+      });
+      if (res.statusCode === 201) {
+        await drain(res);
+        return { outcome: 'mounted', from };
+      }
+      // 202: the registry could not mount and opened an upload instead, which serves just as well.
+      if (res.statusCode === 202) {
+        location = await this.uploadLocation(res);
+        break;
+      }
+      await drain(res);
+    }
+    if (!location) {
+      const res = await repo.request({ method: 'POST', path: repo.url('blobs/uploads/'), retry: true, signal: opts.signal });
+      if (res.statusCode !== 202) throw await responseError(res, `starting an upload to ${repo.name}`);
+      location = await this.uploadLocation(res);
+    }
+    await this.upload(location, digest, onBytes);
+    return { outcome: 'pushed' };
+  }
+
+  private async uploadLocation(res: IncomingMessage): Promise<URL> {
+    await drain(res);
+    const location = res.headers.location;
+    if (!location) throw new SystemError('registry_error', `the registry ${this.repo.host.displayName} opened an upload without saying where (no Location header)`);
+    return new URL(location, await this.repo.host.baseUrl());
+  }
+
+  private async upload(location: URL, digest: string, onBytes?: (sent: number) => void): Promise<void> {
+    const { repo, content, opts } = this;
+    const size = await content.size(digest);
+    const path = content.path(digest);
+    const chunk = opts.uploadChunkSize ?? 0;
+    let sent = 0;
+    // Bytes of earlier chunks count towards a later chunk's progress.
+    const counted = (stream: Readable): Readable => {
+      const base = sent;
+      const counter = byteCounter((n) => onBytes?.((sent = base + n)));
+      stream.on('error', (err) => counter.destroy(err));
+      return stream.pipe(counter);
+    };
+    const octets = { 'content-type': 'application/octet-stream' };
+    let url = location;
+    if (chunk > 0 && size > chunk) {
+      for (let start = 0; start < size; start += chunk) {
+        const end = Math.min(start + chunk, size) - 1;
+        const res = await repo.request({
+          method: 'PATCH',
+          path: url,
+          headers: { ...octets, 'content-length': String(end - start + 1), 'content-range': `${start}-${end}` },
+          body: () => counted(createReadStream(path, { start, end })),
+          signal: opts.signal,
+        });
+        if (res.statusCode !== 202) throw await responseError(res, `uploading bytes ${start}-${end} of ${digest} to ${repo.name}`);
+        url = await this.uploadLocation(res);
+      }
+      const res = await repo.request({ method: 'PUT', path: withDigest(url, digest), headers: { 'content-length': '0' }, signal: opts.signal });
+      if (res.statusCode !== 201) throw await responseError(res, `completing the upload of ${digest} to ${repo.name}`);
+      await drain(res);
+      return;
+    }
+    const res = await repo.request({
+      method: 'PUT',
+      path: withDigest(url, digest),
+      headers: { ...octets, 'content-length': String(size) },
+      body: () => counted(createReadStream(path)),
+      signal: opts.signal,
+    });
+    if (res.statusCode !== 201) throw await responseError(res, `uploading ${digest} to ${repo.name}`);
+    await drain(res);
+  }
+}
+
+function withDigest(location: URL, digest: string): URL {
+  const url = new URL(location);
+  url.searchParams.set('digest', digest);
+  return url;
+}
+
+/**
+ * Pushes the image tagged `ref` (a tag, not a digest). Progress follows Docker's: one line per
+ * layer, top layer first, named by its diff ID (Preparing / Waiting / Pushing / Pushed / Layer
+ * already exists / Mounted from …), then "<tag>: digest: … size: …".
+ */
+export async function pushImage(ref: Reference, pool: RegistryPool, stores: PushStores, opts: PushOptions, progress: Progress): Promise<PushResult> {
+  const tag = ref.tag ?? 'latest';
+  const name = formatReference({ domain: ref.domain, path: ref.path, tag });
+  const img = stores.images.lookup(name);
+  if (!img) throw new NotFoundError('image_not_found', `An image does not exist locally with the tag: ${fullName(ref)}:${tag}`);
+  const { content, images } = stores;
+  const layers = images.imageLayers(img.id);
+  for (const l of layers) {
+    if (!l.blob || !(await content.has(l.blob))) {
+      throw new SystemError('layer_blob_missing', `image ${img.id}: the blob of layer ${l.diffId} is not in the content store, so it cannot be pushed`);
+    }
+  }
+  const manifest = await manifestForPush(stores, img.id);
+  const repo = new Repository(pool.host(ref.domain), ref.path, 'pull,push');
+  const mounts = mountSources(images, ref);
+  const limit = limiter(opts.maxConcurrentUploads ?? 5);
+
+  // Docker lists layers top first; a layer pushed twice in one image (same blob) goes up once.
+  const order = [...layers.keys()].reverse();
+  const ids = layers.map((l) => shortDigest(l.diffId));
+  for (const i of order) progress(layerStatus(ids[i], 'Preparing'));
+  const seen = new Map<string, Promise<unknown>>();
+  const abort = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, abort.signal]) : abort.signal;
+  const uploader = new BlobUploader(repo, content, { ...opts, signal });
+  const tasks = order.map((i) => {
+    const blob = layers[i].blob!;
+    const existing = seen.get(blob);
+    if (existing) return existing.then(() => progress(layerStatus(ids[i], 'Layer already exists')));
+    const task = limit(
+      async () => {
+        const meter = throttled((current) => progress({ id: ids[i], status: 'Pushing', progressDetail: { current, total: manifest.manifest.layers[i]?.size } }));
+        const r = await uploader.push(blob, mounts.get(blob) ?? [], meter.update);
+        meter.flush();
+        if (r.outcome === 'exists') progress(layerStatus(ids[i], 'Layer already exists'));
+        else if (r.outcome === 'mounted') progress(layerStatus(ids[i], `Mounted from ${r.from}`));
+        else progress(layerStatus(ids[i], 'Pushed'));
+      },
+      () => progress(layerStatus(ids[i], 'Waiting')),
+    );
+    seen.set(blob, task);
+    return task;
+  });
+  try {
+    await Promise.all(tasks);
+    await uploader.push(img.id, []);
+  } catch (err) {
+    abort.abort();
+    await Promise.allSettled(tasks);
+    throw err;
+  }
+
+  const res = await repo.request({
+    method: 'PUT',
+    path: repo.url(`manifests/${tag}`),
+    headers: { 'content-type': manifest.mediaType },
+    body: () => manifest.bytes,
+    retry: true,
+    signal: opts.signal,
+  });
+  if (res.statusCode !== 201) throw await responseError(res, `pushing the manifest of ${name} to ${repo.name}`);
+  await drain(res);
+  const said = res.headers['docker-content-digest'];
+  if (typeof said === 'string' && said.startsWith('sha256:') && said !== manifest.digest) {
+    throw new InvalidArgumentError('digest_mismatch', `the registry stored the manifest of ${name} as ${said}, but it hashes to ${manifest.digest}`);
+  }
+  await content.put(manifest.bytes, manifest.digest);
+  images.addRepoDigest(`${fullName(ref)}@${manifest.digest}`, img.id, manifest.digest);
+  progress({ status: `${tag}: digest: ${manifest.digest} size: ${manifest.bytes.length}`, aux: { Tag: tag, Digest: manifest.digest, Size: manifest.bytes.length } });
+  return { tag, digest: manifest.digest, size: manifest.bytes.length };
+}

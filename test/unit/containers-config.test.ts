@@ -1,0 +1,179 @@
+// The pure parts of containers: merging the create body with the image config, HostConfig
+// checks, users from passwd/group, status text, ps output filtering, k8s-file logs, and
+// path resolution inside a rootfs.
+import assert from 'node:assert/strict';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { commandString, mergeConfig, normalizeHostConfig } from '../../src/container/config.js';
+import { readLog } from '../../src/container/logs.js';
+import { resolveInRoot } from '../../src/container/rootfs.js';
+import { initialBook, initialState, type ContainerRecord } from '../../src/container/store.js';
+import { filterPsOutput } from '../../src/container/top.js';
+import { resolveUser } from '../../src/container/user.js';
+import { parseSignal, statusText } from '../../src/container/status.js';
+import { tempDir } from '../helpers/root.js';
+
+const id = 'abcdef0123456789'.repeat(4);
+
+describe('container config', () => {
+  const image = { Env: ['PATH=/bin', 'LANG=C'], Cmd: ['sh'], WorkingDir: '/app', User: 'app', Labels: { a: '1' }, StopSignal: 'SIGQUIT' };
+
+  it("merges the image's config as docker does", () => {
+    const c = mergeConfig({ Image: 'img', Env: ['LANG=fr', 'X=1'], Labels: { b: '2' } }, image, id);
+    assert.deepEqual(c.Env, ['PATH=/bin', 'LANG=fr', 'X=1']);
+    assert.deepEqual(c.Cmd, ['sh']);
+    assert.equal(c.Entrypoint, null);
+    assert.equal(c.WorkingDir, '/app');
+    assert.equal(c.User, 'app');
+    assert.deepEqual(c.Labels, { a: '1', b: '2' });
+    assert.equal(c.StopSignal, 'SIGQUIT');
+    assert.equal(c.Hostname, id.slice(0, 12));
+    assert.equal(c.Image, 'img');
+  });
+
+  it('drops the image command when an entrypoint is given, and --entrypoint "" clears it', () => {
+    assert.deepEqual(mergeConfig({ Image: 'i', Entrypoint: ['/init'] }, image, id).Cmd, null);
+    const c = mergeConfig({ Image: 'i', Entrypoint: [''], Cmd: ['echo', 'hi'] }, { ...image, Entrypoint: ['/old'] }, id);
+    assert.equal(c.Entrypoint, null);
+    assert.deepEqual(c.Cmd, ['echo', 'hi']);
+    assert.throws(() => mergeConfig({ Image: 'i' }, {}, id), /No command specified/);
+  });
+
+  it("quotes arguments with spaces in the Command column, as docker's daemon does", () => {
+    assert.equal(commandString({ Entrypoint: null, Cmd: ['sh', '-c', 'echo "a b"; exit 3'] }), `sh -c 'echo "a b"; exit 3'`);
+  });
+
+  it("fills HostConfig with docker's defaults and refuses what docker refuses", () => {
+    const hc = normalizeHostConfig({});
+    assert.equal(hc.NetworkMode, 'none');
+    assert.deepEqual(hc.RestartPolicy, { Name: 'no', MaximumRetryCount: 0 });
+    assert.equal(hc.IpcMode, 'private');
+    assert.equal(hc.ShmSize, 64 * 1024 * 1024);
+    assert.deepEqual(hc.LogConfig, { Type: 'k8s-file', Config: {} });
+    assert.equal(normalizeHostConfig({ NetworkMode: 'default' }).NetworkMode, 'none');
+    assert.equal(normalizeHostConfig({ NetworkMode: 'host' }).NetworkMode, 'host');
+    assert.throws(() => normalizeHostConfig({ NetworkMode: 'bridge' }), /bridge networking is not available/);
+    assert.throws(() => normalizeHostConfig({ NetworkMode: 'mynet' }), /network mynet not found/);
+    assert.throws(() => normalizeHostConfig({ AutoRemove: true, RestartPolicy: { Name: 'always' } }), /cannot specify both --restart and --rm/);
+    assert.throws(() => normalizeHostConfig({ RestartPolicy: { Name: 'always', MaximumRetryCount: 2 } }), /maximum retry count can only be used with 'on-failure'/);
+    assert.throws(() => normalizeHostConfig({ RestartPolicy: { Name: 'sometimes' as 'no' } }), /invalid restart policy 'sometimes'/);
+    assert.throws(() => normalizeHostConfig({ Binds: ['myvolume:/data'] }), /named volumes are not available/);
+    assert.throws(() => normalizeHostConfig({ Binds: ['/data'] }), /anonymous volumes are not available/);
+    assert.throws(() => normalizeHostConfig({ Binds: ['/a:/b:bogus'] }), /invalid mode: bogus/);
+    assert.throws(() => normalizeHostConfig({ SecurityOpt: ['apparmor=myprofile'] }), /AppArmor profiles are not supported/);
+    assert.throws(() => normalizeHostConfig({ SecurityOpt: ['nonsense'] }), /Invalid --security-opt/);
+    assert.throws(() => normalizeHostConfig({ IpcMode: 'weird' }), /invalid IPC mode: weird/);
+    assert.doesNotThrow(() => normalizeHostConfig({ SecurityOpt: ['no-new-privileges:true', 'seccomp=unconfined', 'label=disable'], PidMode: 'container:x' }));
+  });
+});
+
+describe('users', () => {
+  const passwd = 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\napp:x:1000:1000::/srv:/bin/sh\n';
+  const group = 'root:x:0:\naudio:x:29:app\nnogroup:x:65534:\napp:x:1000:\nstaff:x:50:app,other\n';
+
+  it("resolves names and ids through the image's files", () => {
+    assert.deepEqual(resolveUser('', [], passwd, group), { uid: 0, gid: 0, additionalGids: [], home: '/root' });
+    assert.deepEqual(resolveUser('app', [], passwd, group), { uid: 1000, gid: 1000, additionalGids: [29, 50], home: '/srv' });
+    assert.deepEqual(resolveUser('app:nogroup', [], passwd, group), { uid: 1000, gid: 65534, additionalGids: [], home: '/srv' });
+    assert.deepEqual(resolveUser('4242:99', [], passwd, group), { uid: 4242, gid: 99, additionalGids: [], home: '/' });
+    assert.deepEqual(resolveUser('nobody', ['audio', '7'], passwd, group).additionalGids, [29, 7]);
+    assert.deepEqual(resolveUser('1000', [], null, null), { uid: 1000, gid: 0, additionalGids: [], home: '/' });
+  });
+
+  it("fails as runc's user lookup does", () => {
+    assert.throws(() => resolveUser('ghost', [], passwd, group), /unable to find user ghost: no matching entries in passwd file/);
+    assert.throws(() => resolveUser('app:ghosts', [], passwd, group), /unable to find group ghosts/);
+    assert.throws(() => resolveUser('app', ['ghosts'], passwd, group), /Unable to find group ghosts/);
+  });
+});
+
+describe('status and signals', () => {
+  const rec = (state: Partial<ContainerRecord['state']>): ContainerRecord => ({
+    id,
+    name: 'n',
+    imageId: 'sha256:x',
+    imageRef: 'busybox',
+    config: mergeConfig({ Image: 'busybox', Cmd: ['true'] }, {}, id),
+    hostConfig: {},
+    state: { ...initialState(), ...state },
+    book: initialBook(),
+    created: 0,
+    bootId: '',
+  });
+  const now = Date.parse('2024-01-01T00:10:00Z');
+
+  it("reads like docker's STATUS column", () => {
+    assert.equal(statusText(rec({}), now), 'Created');
+    assert.equal(statusText(rec({ Status: 'running', StartedAt: '2024-01-01T00:09:57Z' }), now), 'Up 3 seconds');
+    assert.equal(statusText(rec({ Status: 'paused', StartedAt: '2024-01-01T00:00:00Z' }), now), 'Up 10 minutes (Paused)');
+    assert.equal(
+      statusText(rec({ Status: 'exited', ExitCode: 3, StartedAt: '2024-01-01T00:00:00Z', FinishedAt: '2024-01-01T00:09:59.5Z' }), now),
+      'Exited (3) Less than a second ago',
+    );
+    assert.equal(statusText(rec({ Status: 'removing' }), now), 'Removal In Progress');
+  });
+
+  it('parses signals by name or number', () => {
+    assert.deepEqual(parseSignal('kill'), { name: 'SIGKILL', number: 9 });
+    assert.deepEqual(parseSignal('SIGTERM'), { name: 'SIGTERM', number: 15 });
+    assert.deepEqual(parseSignal('2'), { name: 'SIGINT', number: 2 });
+    assert.throws(() => parseSignal('SIGNOPE'), /Invalid signal: SIGNOPE/);
+    assert.throws(() => parseSignal('0'), /Invalid signal: 0/);
+  });
+});
+
+describe('top, logs and rootfs paths', () => {
+  it("keeps the container's rows of ps output", () => {
+    const out = 'USER PID %CPU COMMAND\nroot 1 0.0 /sbin/init\nroot 42 0.1 sleep 1000 now\nroot 43 0.0 other\n';
+    assert.deepEqual(filterPsOutput(out, [42]), { Titles: ['USER', 'PID', '%CPU', 'COMMAND'], Processes: [['root', '42', '0.1', 'sleep 1000 now']] });
+    assert.throws(() => filterPsOutput('USER CMD\nroot x\n', [1]), /Couldn't find PID field/);
+  });
+
+  it('reads k8s-file logs: streams, partial lines, tail, since', async () => {
+    const tmp = tempDir();
+    try {
+      const log = join(tmp.dir, 'ctr.log');
+      writeFileSync(
+        log,
+        [
+          '2024-01-01T00:00:01.000000001+00:00 stdout F one',
+          '2024-01-01T00:00:02.5+00:00 stderr F two',
+          '2024-01-01T00:00:03+00:00 stdout P thr',
+          '2024-01-01T00:00:03+00:00 stdout F ee',
+          '2024-01-01T00:00:04+00:00 stdout P no newline',
+          '',
+        ].join('\n'),
+      );
+      const all = async (opts: Parameters<typeof readLog>[1]) => {
+        const out: string[] = [];
+        for await (const e of readLog(log, opts, async () => false)) out.push(`${e.stream}:${e.line.toString()}`);
+        return out;
+      };
+      assert.deepEqual(await all({}), ['stdout:one\n', 'stderr:two\n', 'stdout:three\n', 'stdout:no newline']);
+      assert.deepEqual(await all({ stderr: false }), ['stdout:one\n', 'stdout:three\n', 'stdout:no newline']);
+      assert.deepEqual(await all({ tail: 2 }), ['stdout:three\n', 'stdout:no newline']);
+      assert.deepEqual(await all({ tail: 0 }), []);
+      assert.deepEqual(await all({ since: Date.parse('2024-01-01T00:00:02Z') / 1000, until: Date.parse('2024-01-01T00:00:03Z') / 1000 }), ['stderr:two\n', 'stdout:three\n']);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  it('resolves symlinks inside the rootfs, never outside it', () => {
+    const tmp = tempDir();
+    try {
+      const root = join(tmp.dir, 'rootfs');
+      mkdirSync(join(root, 'etc'), { recursive: true });
+      symlinkSync('/etc/shadow', join(root, 'etc', 'passwd'));
+      symlinkSync('../../../..', join(root, 'up'));
+      symlinkSync('real', join(root, 'etc', 'rel'));
+      assert.equal(resolveInRoot(root, '/etc/passwd'), join(root, 'etc', 'shadow'));
+      assert.equal(resolveInRoot(root, '/up/etc/group'), join(root, 'etc', 'group'));
+      assert.equal(resolveInRoot(root, '/etc/rel/x'), join(root, 'etc', 'real', 'x'));
+      assert.equal(resolveInRoot(root, '/../../x'), join(root, 'x'));
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});
