@@ -427,11 +427,22 @@ export class ContainerService {
     try {
       // The container may have been removed while this process waited.
       const rec = this.store.get(id);
-      if (!rec) throw new NotFoundError('container_not_found', `No such container: ${id}`);
+      if (!rec) {
+        this.forgetRunDir(id);
+        throw new NotFoundError('container_not_found', `No such container: ${id}`);
+      }
       return await fn(await this.reconcile(rec));
     } finally {
       held.release();
     }
+  }
+
+  /**
+   * Taking a container's lock creates its runtime dir for the lock file; when the container
+   * turned out to be gone (removed while this process waited), that dir must go again.
+   */
+  private forgetRunDir(id: string): void {
+    rmSync(this.paths(id).runDir, { recursive: true, force: true });
   }
 
   /**
@@ -446,7 +457,10 @@ export class ContainerService {
     if (!held) return rec;
     try {
       const fresh = this.store.get(rec.id);
-      if (!fresh) return { ...rec, state: { ...rec.state, Status: 'removing' } };
+      if (!fresh) {
+        this.forgetRunDir(rec.id);
+        return { ...rec, state: { ...rec.state, Status: 'removing' } };
+      }
       return await this.reconcile(fresh);
     } finally {
       held.release();
