@@ -6,8 +6,6 @@ import type { ImageRecord, ImageStore } from '../image/store.js';
 import type { ImageConfig } from '../image/types.js';
 import type { ContentStore } from '../storage/content.js';
 import type { LayerStore } from '../storage/layers.js';
-import { loadArchive, saveArchive } from '../image/archive/index.js';
-import { importRootfs } from '../image/import.js';
 import type { Filters, HistoryItem, ImageDeleteItem, ImageInspect, ImageSummary, PruneReport } from './engine.js';
 import { boolFilter, checkFilterKeys, globMatch, labelsMatch, parseTimestamp } from './filters.js';
 
@@ -216,15 +214,18 @@ export class ImageService {
     return freed;
   }
 
-  load(source: Readable): Promise<{ loaded: { id: string; tags: string[] }[] }> {
+  async load(source: Readable): Promise<{ loaded: { id: string; tags: string[] }[] }> {
+    const { loadArchive } = await import('../image/archive/index.js');
     return loadArchive(source, this.stores);
   }
 
-  save(refs: string[], out: Writable, opts: { format: 'docker' | 'oci' }): Promise<void> {
+  async save(refs: string[], out: Writable, opts: { format: 'docker' | 'oci' }): Promise<void> {
+    const { saveArchive } = await import('../image/archive/index.js');
     return saveArchive(refs, out, this.stores, opts);
   }
 
-  import(source: Readable, opts: { ref?: string; changes?: string[]; message?: string }): Promise<string> {
+  async import(source: Readable, opts: { ref?: string; changes?: string[]; message?: string }): Promise<string> {
+    const { importRootfs } = await import('../image/import.js');
     return importRootfs(source, this.stores, opts);
   }
 

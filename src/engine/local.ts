@@ -5,7 +5,6 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { ContainerStore } from '../container/store.js';
-import { ensureDefaultImage } from '../image/default-image.js';
 import { ImageStore } from '../image/store.js';
 import { OciRuntime } from '../runtime/runtime.js';
 import { ContentStore } from '../storage/content.js';
@@ -28,7 +27,7 @@ import type {
   WaitCondition,
 } from './engine.js';
 import { ImageService, type ImageStores } from './images.js';
-import { RegistryService } from './registry.js';
+import type { RegistryService } from './registry.js';
 import { dbFile, type EnginePaths } from './paths.js';
 import { ContainerService } from './containers.js';
 import { streamEvents } from './events.js';
@@ -50,7 +49,6 @@ export class LocalEngine implements Engine {
     stores: ImageStores;
     images: ImageService;
     containers: ContainerService;
-    registry: RegistryService;
     volumes: VolumeService;
     events: EventLog;
   };
@@ -85,7 +83,6 @@ export class LocalEngine implements Engine {
       stores,
       images: new ImageService(stores, (id) => containers.usersOfImage(id)),
       containers,
-      registry: new RegistryService(stores),
       volumes: new VolumeService(new VolumeStore(this.paths.root, db), (name) => containerStore.usersOfVolume(name), events),
       events,
     };
@@ -164,22 +161,35 @@ export class LocalEngine implements Engine {
     return (await this.open()).images.import(source, opts);
   }
   async imagePull(ref: string, opts: { platform?: string; allTags?: boolean }, onProgress?: ProgressHandler) {
-    return (await this.open()).registry.pull(ref, opts, onProgress);
+    return (await this.registry()).pull(ref, opts, onProgress);
   }
   async imagePush(ref: string, opts: { allTags?: boolean }, onProgress?: ProgressHandler) {
-    return (await this.open()).registry.push(ref, opts, onProgress);
+    return (await this.registry()).push(ref, opts, onProgress);
   }
   async imageSearch(term: string, opts: { limit?: number; filters?: Filters }) {
-    return (await this.open()).registry.search(term, opts);
+    return (await this.registry()).search(term, opts);
   }
   async login(server: string | undefined, username?: string, password?: string) {
-    return (await this.open()).registry.login(server, username, password);
+    return (await this.registry()).login(server, username, password);
   }
   async logout(server: string | undefined) {
-    return (await this.open()).registry.logout(server);
+    return (await this.registry()).logout(server);
+  }
+
+  private registryService?: RegistryService;
+
+  /** The registry client is loaded on first use: most commands never talk to a registry. */
+  private async registry(): Promise<RegistryService> {
+    const { stores } = await this.open();
+    if (!this.registryService) {
+      const { RegistryService } = await import('./registry.js');
+      this.registryService = new RegistryService(stores);
+    }
+    return this.registryService;
   }
 
   async ensureDefaultImage() {
+    const { ensureDefaultImage } = await import('../image/default-image.js');
     const { stores } = await this.open();
     return ensureDefaultImage(stores.content, stores.images);
   }

@@ -18,7 +18,6 @@ import { MNT_DETACH, MS_BIND, MS_RDONLY, MS_REMOUNT, mount, mountIn, umount2 } f
 import { syncFilesystem } from '../sys/syncfs.js';
 import { checkDigest, sha256Digest } from './content.js';
 import type { Db } from './db.js';
-import { unpackLayer } from './unpack.js';
 
 export interface LayerRecord {
   chainId: string;
@@ -28,6 +27,14 @@ export interface LayerRecord {
   link: string;
   /** Bytes of file contents and symlink targets in the unpacked layer. */
   size: number;
+}
+
+/** A layer unpacked into its temp directory, not yet in the store (LayerStore.prepare). */
+export interface PreparedLayer {
+  readonly tmpName: string;
+  readonly link: string;
+  readonly diffId: string;
+  readonly size: number;
 }
 
 interface LayerRow {
@@ -81,21 +88,48 @@ export class LayerStore {
   }
 
   async apply(source: Readable, parent: string | null, expectedDiffId?: string): Promise<LayerRecord> {
+    // Checked before the (long) unpack as well as at commit, where it is checked for good.
+    if (parent !== null && !this.get(parent)) throw new NotFoundError('layer_not_found', `parent layer ${parent} not found`);
+    return this.commit(await this.prepare(source, expectedDiffId), parent);
+  }
+
+  /**
+   * Unpacks a layer without placing it: its parent need not exist yet, so that the layers of
+   * an image can unpack side by side and be committed bottom up. The result must be passed to
+   * commit() or discard(); a crash leaves it to reconcile().
+   */
+  async prepare(source: Readable, expectedDiffId?: string): Promise<PreparedLayer> {
     if (expectedDiffId !== undefined) checkDigest(expectedDiffId);
     const tmpName = `tmp-${process.pid}-${randomBytes(8).toString('hex')}`;
     const tmpDir = join(this.dir, tmpName);
-    const link = this.reserve(tmpName, parent, expectedDiffId);
-    let placed: string | undefined;
-    let result: { chainId: string; diffId: string; size: number; existing: LayerRecord | undefined };
-    const trash: string[] = [];
+    const link = this.reserve(tmpName, expectedDiffId);
     try {
       await fsp.mkdir(tmpDir, { mode: 0o700 });
       await fsp.mkdir(join(tmpDir, 'diff'), { mode: 0o755 });
+      // The unpacker (and tar parsing) loads only when a layer is actually unpacked.
+      const { unpackLayer } = await import('./unpack.js');
       const { diffId, size } = await unpackLayer(source, join(tmpDir, 'diff'));
       if (expectedDiffId !== undefined && diffId !== expectedDiffId) {
         throw new InvalidArgumentError('diff_id_mismatch', `layer diff id mismatch: expected ${expectedDiffId}, the unpacked tar hashes to ${diffId}`);
       }
-      const chainId = parent === null ? diffId : sha256Digest(`${parent} ${diffId}`);
+      return { tmpName, link, diffId, size };
+    } catch (err) {
+      await fsp.rm(tmpDir, { recursive: true, force: true });
+      this.db.prepare('DELETE FROM layers WHERE chain_id = ?').run(tmpName);
+      throw err;
+    }
+  }
+
+  /** Places a prepared layer on top of `parent` (which must be ready by now). */
+  async commit(layer: PreparedLayer, parent: string | null): Promise<LayerRecord> {
+    const { tmpName, link, diffId, size } = layer;
+    const tmpDir = join(this.dir, tmpName);
+    let placed: string | undefined;
+    let existing: LayerRecord | undefined;
+    const chainId = parent === null ? diffId : sha256Digest(`${parent} ${diffId}`);
+    const trash: string[] = [];
+    try {
+      if (parent !== null && !this.get(parent)) throw new NotFoundError('layer_not_found', `parent layer ${parent} not found`);
       // The row says 'ready' only once the files are on disk: a power loss must not leave a
       // ready layer with missing contents. (An unpack that turns out to be a duplicate is
       // thrown away, so it need not be flushed.)
@@ -105,11 +139,12 @@ export class LayerStore {
         });
       }
 
-      const commit = this.db.transaction((): LayerRecord | undefined => {
-        const existing = this.get(chainId);
-        if (existing) {
+      const place = this.db.transaction((): LayerRecord | undefined => {
+        if (parent !== null && !this.get(parent)) throw new NotFoundError('layer_not_found', `parent layer ${parent} not found`);
+        const present = this.get(chainId);
+        if (present) {
           this.db.prepare('DELETE FROM layers WHERE chain_id = ?').run(tmpName);
-          return existing;
+          return present;
         }
         const final = join(this.dir, chainId.slice('sha256:'.length));
         // No ready row, and we hold the write lock: whatever is there is a crashed writer's leftover.
@@ -120,11 +155,11 @@ export class LayerStore {
         rmSync(linkPath, { force: true });
         symlinkSync(`../${chainId.slice('sha256:'.length)}/diff`, linkPath);
         this.db
-          .prepare(`UPDATE layers SET chain_id = ?, diff_id = ?, size = ?, state = 'ready', creator_pid = NULL WHERE chain_id = ?`)
-          .run(chainId, diffId, size, tmpName);
+          .prepare(`UPDATE layers SET chain_id = ?, diff_id = ?, parent = ?, size = ?, state = 'ready', creator_pid = NULL WHERE chain_id = ?`)
+          .run(chainId, diffId, parent, size, tmpName);
         return undefined;
       });
-      result = { chainId, diffId, size, existing: commit.immediate() };
+      existing = place.immediate();
     } catch (err) {
       await fsp.rm(tmpDir, { recursive: true, force: true });
       if (placed !== undefined) {
@@ -136,11 +171,17 @@ export class LayerStore {
       throw err;
     }
     await removeAll(trash);
-    if (result.existing) {
+    if (existing) {
       await fsp.rm(tmpDir, { recursive: true, force: true });
-      return result.existing;
+      return existing;
     }
-    return { chainId: result.chainId, diffId: result.diffId, parent, link, size: result.size };
+    return { chainId, diffId, parent, link, size };
+  }
+
+  /** Throws away a prepared layer that will not be committed. */
+  async discard(layer: PreparedLayer): Promise<void> {
+    await fsp.rm(join(this.dir, layer.tmpName), { recursive: true, force: true });
+    this.db.prepare('DELETE FROM layers WHERE chain_id = ?').run(layer.tmpName);
   }
 
   async release(chainIds: string[]): Promise<void> {
@@ -281,12 +322,11 @@ export class LayerStore {
   }
 
   /** Inserts the 'creating' row that owns a temp dir; returns the reserved short link name. */
-  private reserve(tmpName: string, parent: string | null, expectedDiffId: string | undefined): string {
+  private reserve(tmpName: string, expectedDiffId: string | undefined): string {
     const insert = this.db.transaction((link: string) => {
-      if (parent !== null && !this.get(parent)) throw new NotFoundError('layer_not_found', `parent layer ${parent} not found`);
       this.db
-        .prepare(`INSERT INTO layers (chain_id, diff_id, parent, link, size, state, creator_pid, created) VALUES (?, ?, ?, ?, 0, 'creating', ?, ?)`)
-        .run(tmpName, expectedDiffId ?? '', parent, link, process.pid, Math.floor(Date.now() / 1000));
+        .prepare(`INSERT INTO layers (chain_id, diff_id, parent, link, size, state, creator_pid, created) VALUES (?, ?, NULL, ?, 0, 'creating', ?, ?)`)
+        .run(tmpName, expectedDiffId ?? '', link, process.pid, Math.floor(Date.now() / 1000));
     });
     for (let attempt = 0; ; attempt++) {
       const link = randomLink();
