@@ -6,11 +6,14 @@ import { berthVersion } from '../version.js';
 import { engineFor, type GlobalOptions } from './context.js';
 import { exitUsage, reportError } from './errors.js';
 import { registerContainerCommands } from './commands/containers.js';
+import { registerContainerFsCommands } from './commands/container-fs.js';
 import { registerImageCommands } from './commands/images.js';
 import { registerRegistryCommands } from './commands/registry.js';
 import { registerSystemCommands } from './commands/system.js';
 import { registerVolumeCommands } from './commands/volumes.js';
+import { registerNetworkCommands } from './commands/networks.js';
 import { registerEventCommands } from './commands/events.js';
+import { registerResourceCommands } from './commands/resources.js';
 
 export type Action = (engine: Engine) => Promise<number | void>;
 
@@ -59,10 +62,13 @@ export async function runCli(argv: string[]): Promise<void> {
     },
   };
   registerContainerCommands(cli);
+  registerContainerFsCommands(cli);
+  registerResourceCommands(cli);
   registerImageCommands(cli);
   registerRegistryCommands(cli);
   registerSystemCommands(cli);
   registerVolumeCommands(cli);
+  registerNetworkCommands(cli);
   registerEventCommands(cli);
 
   try {

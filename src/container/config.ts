@@ -5,6 +5,8 @@ import type { ContainerConfig, ContainerCreateBody, HostConfig, RestartPolicy } 
 import { InvalidArgumentError } from '../errors.js';
 import type { ContainerConfig as ImageRuntimeConfig } from '../image/types.js';
 import { DEFAULT_SHM_SIZE } from '../runtime/spec.js';
+import { mergeHealthcheck } from './health.js';
+import { checkMountSpec, parseBind, parseVolumesFrom } from './mounts.js';
 
 function invalid(message: string, code = 'invalid_config'): never {
   throw new InvalidArgumentError(code, message);
@@ -37,9 +39,10 @@ export function mergeConfig(body: ContainerCreateBody, image: ImageRuntimeConfig
     StdinOnce: body.StdinOnce ?? false,
     Env: env,
     Cmd: cmd?.length ? cmd : null,
-    ...(body.Healthcheck || img.Healthcheck ? { Healthcheck: body.Healthcheck ?? img.Healthcheck } : {}),
+    ...(body.Healthcheck || img.Healthcheck ? { Healthcheck: mergeHealthcheck(body.Healthcheck, img.Healthcheck) } : {}),
     Image: body.Image,
-    Volumes: body.Volumes ?? img.Volumes ?? null,
+    // The image's VOLUME paths and the container's (-v /path) together, as Docker merges them.
+    Volumes: body.Volumes || img.Volumes ? { ...img.Volumes, ...body.Volumes } : null,
     WorkingDir: body.WorkingDir || img.WorkingDir || '',
     Entrypoint: entrypoint && entrypoint.length ? entrypoint : null,
     OnBuild: null,
@@ -78,7 +81,7 @@ export function namespaceMode(value: string | undefined, what: string, allowed: 
   return invalid(`invalid ${what} mode: ${v}`);
 }
 
-function restartPolicy(p: RestartPolicy | undefined, autoRemove: boolean): RestartPolicy {
+export function restartPolicy(p: RestartPolicy | undefined, autoRemove: boolean): RestartPolicy {
   const name = p?.Name || 'no';
   const count = p?.MaximumRetryCount ?? 0;
   if (!['no', 'always', 'unless-stopped', 'on-failure'].includes(name)) invalid(`invalid restart policy '${name}'`, 'invalid_restart_policy');
@@ -92,38 +95,12 @@ function restartPolicy(p: RestartPolicy | undefined, autoRemove: boolean): Resta
 
 function networkMode(mode: string | undefined): string {
   const m = mode ?? '';
-  // Bridge networking comes later; until then a container without a network choice gets its
-  // own network namespace with only loopback, and says so in inspect.
+  // Until bridge becomes the default, a container without a network choice gets its own
+  // network namespace with only loopback, and says so in inspect.
   if (m === '' || m === 'default' || m === 'none') return 'none';
-  if (m === 'host' || (m.startsWith('container:') && m.length > 'container:'.length)) return m;
-  if (m === 'bridge') {
-    invalid('bridge networking is not available in berth yet: use --network none or --network host', 'network_unavailable');
-  }
-  return invalid(`network ${m} not found (user-defined networks are not available in berth yet)`, 'network_not_found');
-}
-
-const PROPAGATIONS = ['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave'];
-
-/** Checks -v host:container[:opts] entries; only host paths can be bound until named volumes exist. */
-export function checkBind(bind: string): { source: string; destination: string; options: string[] } {
-  const parts = bind.split(':');
-  if (parts.length < 2 || parts.length > 3 || parts[1] === '') {
-    if (parts.length === 1 && parts[0].startsWith('/')) {
-      invalid(`anonymous volumes are not available in berth yet: ${bind}`, 'volumes_unavailable');
-    }
-    invalid(`invalid volume specification: '${bind}'`, 'invalid_volume');
-  }
-  const [source, destination, opts = ''] = parts;
-  if (!source.startsWith('/')) {
-    invalid(`named volumes are not available in berth yet: "${source}" (bind a host path with an absolute path)`, 'volumes_unavailable');
-  }
-  if (!destination.startsWith('/')) invalid(`invalid volume specification: '${bind}': invalid mount config: mount path must be absolute`, 'invalid_volume');
-  if (destination === '/') invalid(`invalid volume specification: '${bind}': invalid specification: destination can't be '/'`, 'invalid_volume');
-  const options = opts === '' ? [] : opts.split(',');
-  for (const o of options) {
-    if (!['ro', 'rw', 'z', 'Z', 'nocopy', ...PROPAGATIONS].includes(o)) invalid(`invalid mode: ${o}`, 'invalid_volume');
-  }
-  return { source, destination, options };
+  if (m.startsWith('container:') && m.length === 'container:'.length) invalid('invalid network mode: container:', 'invalid_network_mode');
+  // bridge and user-defined networks: the engine checks that the network exists.
+  return m;
 }
 
 const SECURITY_OPT = /^(no-new-privileges|seccomp|label|apparmor)[:=]?(.*)$/s;
@@ -148,19 +125,17 @@ export function checkSecurityOpts(opts: readonly string[]): void {
 export function normalizeHostConfig(hc: HostConfig | undefined): HostConfig {
   const h: HostConfig = { ...hc };
   const autoRemove = h.AutoRemove ?? false;
-  for (const b of h.Binds ?? []) checkBind(b);
-  for (const m of h.Mounts ?? []) {
-    if (m.Type === 'volume') invalid('named volumes are not available in berth yet (--mount type=volume)', 'volumes_unavailable');
-    if (m.Type !== 'bind' && m.Type !== 'tmpfs') invalid(`invalid mount config: mount type unknown: "${m.Type}"`, 'invalid_mount');
-    if (!m.Target?.startsWith('/')) invalid(`invalid mount config for type "${m.Type}": invalid mount path: '${m.Target ?? ''}' mount path must be absolute`, 'invalid_mount');
-    if (m.Type === 'bind' && !m.Source) invalid('invalid mount config for type "bind": field Source must not be empty', 'invalid_mount');
-    const prop = m.BindOptions?.Propagation;
-    if (prop && !PROPAGATIONS.includes(prop)) invalid(`invalid mount config: invalid propagation mode: ${prop}`, 'invalid_mount');
-  }
+  for (const b of h.Binds ?? []) parseBind(b);
+  for (const m of h.Mounts ?? []) checkMountSpec(m);
+  for (const v of h.VolumesFrom ?? []) parseVolumesFrom(v);
   checkSecurityOpts(h.SecurityOpt ?? []);
   namespaceMode(h.IpcMode, 'IPC', ['private', 'shareable']);
   namespaceMode(h.PidMode, 'PID', []);
   if (h.UTSMode && h.UTSMode !== 'host') invalid(`invalid UTS mode: ${h.UTSMode}`);
+  if (h.CgroupnsMode && h.CgroupnsMode !== 'host' && h.CgroupnsMode !== 'private') invalid(`invalid cgroup namespace mode: ${h.CgroupnsMode}`);
+  if (h.UsernsMode && h.UsernsMode !== 'host') {
+    invalid(`invalid USER mode: ${h.UsernsMode}: containers run in the host's user namespace (user namespace remapping is not available in berth yet)`);
+  }
   const logType = h.LogConfig?.Type || 'k8s-file';
   if (logType !== 'k8s-file' && logType !== 'json-file') {
     invalid(`log driver "${logType}" is not available in berth: containers log in the k8s-file format`, 'invalid_log_driver');
@@ -168,15 +143,13 @@ export function normalizeHostConfig(hc: HostConfig | undefined): HostConfig {
   for (const key of Object.keys(h.LogConfig?.Config ?? {})) {
     if (key !== 'max-size') invalid(`unknown log opt '${key}' for k8s-file log driver`, 'invalid_log_opt');
   }
-  if (h.PortBindings && Object.keys(h.PortBindings).length > 0) {
-    invalid('publishing ports needs bridge networking, which is not available in berth yet', 'network_unavailable');
-  }
   return {
     ...h,
     Binds: h.Binds?.length ? h.Binds : null,
+    VolumesFrom: h.VolumesFrom?.length ? h.VolumesFrom : null,
     LogConfig: { Type: 'k8s-file', Config: { ...h.LogConfig?.Config } },
     NetworkMode: networkMode(h.NetworkMode),
-    PortBindings: {},
+    PortBindings: h.PortBindings ?? {},
     RestartPolicy: restartPolicy(h.RestartPolicy, autoRemove),
     AutoRemove: autoRemove,
     CapAdd: h.CapAdd?.length ? h.CapAdd : null,
@@ -189,7 +162,9 @@ export function normalizeHostConfig(hc: HostConfig | undefined): HostConfig {
     ReadonlyRootfs: h.ReadonlyRootfs ?? false,
     SecurityOpt: h.SecurityOpt?.length ? h.SecurityOpt : null,
     ShmSize: h.ShmSize || DEFAULT_SHM_SIZE,
-    Runtime: 'runc',
+    Runtime: h.Runtime || 'runc',
+    CgroupnsMode: h.CgroupnsMode || 'private',
+    UsernsMode: h.UsernsMode ?? '',
     CgroupParent: h.CgroupParent ?? '',
     Memory: h.Memory ?? 0,
     MemoryReservation: h.MemoryReservation ?? 0,

@@ -10,10 +10,10 @@ import {
   type DeviceInput,
   type HostFacts,
   type MountInput,
-  type MountPropagation,
   type NamespaceMode,
+  type OciThrottleDevice,
+  parseDeviceCgroupRule,
 } from '../runtime/spec.js';
-import { checkBind } from './config.js';
 import type { ContainerPaths } from './paths.js';
 import type { ExecUser } from './user.js';
 
@@ -23,8 +23,19 @@ export interface SpecContext {
   /** /proc/<pid>/ns/<type> of the containers whose namespaces this one joins (container:<x>). */
   joined: { network?: string; ipc?: string; pid?: string };
   devices: DeviceInput[];
+  /** The container's binds and volumes, with the volumes' host directories (src/container/mounts.ts). */
+  mounts: MountInput[];
+  /** The HostConfig's BlkioDevice* throttles with their devices' numbers. */
+  throttle?: ThrottleInput;
   /** Host path of the init binary for --init. */
   initPath?: string;
+}
+
+export interface ThrottleInput {
+  readBps: OciThrottleDevice[];
+  writeBps: OciThrottleDevice[];
+  readIOps: OciThrottleDevice[];
+  writeIOps: OciThrottleDevice[];
 }
 
 export interface SecurityOptions {
@@ -52,37 +63,21 @@ export function securityOptions(opts: readonly string[] | null | undefined): Sec
 
 function namespace(mode: string | undefined, joined: string | undefined): NamespaceMode {
   if (mode === 'host') return 'host';
-  if (mode?.startsWith('container:')) return { path: joined! };
+  // Another container's namespace, or the one berth made and wired to a bridge network.
+  if (joined) return { path: joined };
   return 'private';
 }
 
-/** Docker's -v options: ro/rw and a propagation mode; SELinux relabeling and nocopy do not apply. */
-function bindMount(bind: string): MountInput {
-  const { source, destination, options } = checkBind(bind);
-  const propagation = options.find((o) => /^r?(private|shared|slave)$/.test(o)) as MountPropagation | undefined;
-  return { type: 'bind', source, destination, readonly: options.includes('ro'), ...(propagation ? { propagation } : {}) };
-}
-
-export function userMounts(hc: HostConfig): MountInput[] {
-  const out: MountInput[] = (hc.Binds ?? []).map(bindMount);
-  for (const m of hc.Mounts ?? []) {
-    if (m.Type === 'tmpfs') {
+/** The --mount tmpfs entries; binds and volumes come resolved in the context (src/container/mounts.ts). */
+function tmpfsMounts(hc: HostConfig): MountInput[] {
+  return (hc.Mounts ?? [])
+    .filter((m) => m.Type === 'tmpfs')
+    .map((m) => {
       const options: string[] = [];
       if (m.TmpfsOptions?.SizeBytes) options.push(`size=${m.TmpfsOptions.SizeBytes}`);
       if (m.TmpfsOptions?.Mode) options.push(`mode=${m.TmpfsOptions.Mode.toString(8)}`);
-      out.push({ type: 'tmpfs', destination: m.Target, readonly: m.ReadOnly ?? false, options });
-    } else {
-      out.push({
-        type: 'bind',
-        source: m.Source,
-        destination: m.Target,
-        readonly: m.ReadOnly ?? false,
-        ...(m.BindOptions?.Propagation ? { propagation: m.BindOptions.Propagation as MountPropagation } : {}),
-        ...(m.BindOptions?.NonRecursive ? { nonRecursive: true } : {}),
-      });
-    }
-  }
-  return out;
+      return { type: 'tmpfs', destination: m.Target, readonly: m.ReadOnly ?? false, options };
+    });
 }
 
 export function specInput(
@@ -94,7 +89,7 @@ export function specInput(
   ctx: SpecContext,
 ): ContainerSpecInput {
   const security = securityOptions(hc.SecurityOpt);
-  const mounts = userMounts(hc);
+  const mounts = [...ctx.mounts, ...tmpfsMounts(hc)];
   const taken = new Set([...mounts.map((m) => m.destination.replace(/\/+$/, '')), ...Object.keys(hc.Tmpfs ?? {})]);
   const readonly = hc.ReadonlyRootfs ?? false;
   const etc: MountInput[] = [
@@ -125,6 +120,7 @@ export function specInput(
     mounts: [...etc.filter((m) => !taken.has(m.destination)), ...mounts],
     tmpfs: hc.Tmpfs ?? {},
     devices: ctx.devices,
+    deviceCgroupRules: (hc.DeviceCgroupRules ?? []).map(parseDeviceCgroupRule),
     ulimits: (hc.Ulimits ?? []).map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard })),
     sysctls: hc.Sysctls ?? {},
     shmSize: hc.ShmSize,
@@ -146,7 +142,12 @@ export function specInput(
       cpusetMems: hc.CpusetMems || undefined,
       pidsLimit: hc.PidsLimit && hc.PidsLimit > 0 ? hc.PidsLimit : undefined,
       blkioWeight: hc.BlkioWeight || undefined,
+      blkioDeviceReadBps: ctx.throttle?.readBps,
+      blkioDeviceWriteBps: ctx.throttle?.writeBps,
+      blkioDeviceReadIOps: ctx.throttle?.readIOps,
+      blkioDeviceWriteIOps: ctx.throttle?.writeIOps,
     },
+    ...(hc.CgroupnsMode === 'host' ? { cgroupns: 'host' as const } : {}),
     cgroupParent: parent,
     ...(ctx.initPath ? { init: ctx.initPath } : {}),
     ...(hc.OomScoreAdj ? { oomScoreAdj: hc.OomScoreAdj } : {}),

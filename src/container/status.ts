@@ -2,6 +2,7 @@
 // signals that `kill -s` and `--stop-signal` take.
 import os from 'node:os';
 import { InvalidArgumentError } from '../errors.js';
+import { healthText } from './health.js';
 import { ZERO_TIME, type ContainerRecord } from './store.js';
 
 export const SIGNALS = os.constants.signals as Record<string, number>;
@@ -27,7 +28,7 @@ export function statusText(rec: ContainerRecord, nowMs = Date.now()): string {
   const since = (t: string) => humanDuration(nowMs - Date.parse(t));
   switch (s.Status) {
     case 'running':
-      return `Up ${since(s.StartedAt)}`;
+      return s.Health ? `Up ${since(s.StartedAt)} (${healthText(s.Health)})` : `Up ${since(s.StartedAt)}`;
     case 'paused':
       return `Up ${since(s.StartedAt)} (Paused)`;
     case 'restarting':

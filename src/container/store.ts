@@ -6,6 +6,7 @@ import { EventLog } from '../events/log.js';
 import type { ContainerConfig, ContainerState, HostConfig } from '../engine/engine.js';
 import { ConflictError, errnoCode, NotFoundError } from '../errors.js';
 import type { Db } from '../storage/db.js';
+import { resolveMounts, type ContainerMount } from './mounts.js';
 
 /** What berth has made on the host for a container, and what it still owes it. */
 export interface Bookkeeping {
@@ -23,6 +24,8 @@ export interface Bookkeeping {
   /** The process waiting out a restart delay; the container is 'restarting' while it lives. */
   restarter: { pid: number; start: number } | null;
   restartCount: number;
+  /** The health-check loop of a running container (see src/engine/container-health.ts). */
+  healthMonitor: { pid: number; start: number } | null;
 }
 
 export interface ContainerRecord {
@@ -40,6 +43,8 @@ export interface ContainerRecord {
   created: number;
   /** The kernel boot id when the container was last started. */
   bootId: string;
+  /** Binds and volumes, resolved at create. */
+  mounts: ContainerMount[];
 }
 
 interface Row {
@@ -53,6 +58,7 @@ interface Row {
   book: string;
   created: number;
   boot_id: string;
+  mounts: string | null;
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -83,21 +89,24 @@ export function initialBook(): Bookkeeping {
     policyPending: false,
     restarter: null,
     restartCount: 0,
+    healthMonitor: null,
   };
 }
 
 function fromRow(r: Row): ContainerRecord {
+  const hostConfig = JSON.parse(r.host_config) as HostConfig;
   return {
     id: r.id,
     name: r.name,
     imageId: r.image_id,
     imageRef: r.image_ref,
     config: JSON.parse(r.config) as ContainerConfig,
-    hostConfig: JSON.parse(r.host_config) as HostConfig,
+    hostConfig,
     state: JSON.parse(r.state) as ContainerState,
     book: { ...initialBook(), ...(JSON.parse(r.book) as Partial<Bookkeeping>) },
     created: r.created,
     bootId: r.boot_id,
+    mounts: r.mounts === null ? resolveMounts(hostConfig, null, []) : (JSON.parse(r.mounts) as ContainerMount[]),
   };
 }
 
@@ -120,8 +129,8 @@ export class ContainerStore {
     try {
       this.db
         .prepare(
-          `INSERT INTO containers (id, name, image_id, image_ref, config, host_config, state, book, created, boot_id)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO containers (id, name, image_id, image_ref, config, host_config, state, book, created, boot_id, mounts)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           rec.id,
@@ -134,6 +143,7 @@ export class ContainerStore {
           JSON.stringify(rec.book),
           rec.created,
           rec.bootId,
+          JSON.stringify(rec.mounts),
         );
     } catch (err) {
       if (errnoCode(err) === 'SQLITE_CONSTRAINT_UNIQUE') {
@@ -189,6 +199,11 @@ export class ContainerStore {
       .run(JSON.stringify(rec.state), JSON.stringify(rec.book), rec.bootId, rec.id);
   }
 
+  /** Writes a changed HostConfig (`update`). */
+  saveHostConfig(rec: Pick<ContainerRecord, 'id' | 'hostConfig'>): void {
+    this.db.prepare(`UPDATE containers SET host_config = ? WHERE id = ?`).run(JSON.stringify(rec.hostConfig), rec.id);
+  }
+
   rename(id: string, name: string): void {
     try {
       this.db.prepare(`UPDATE containers SET name = ? WHERE id = ?`).run(name, id);
@@ -209,17 +224,20 @@ export class ContainerStore {
     return (this.db.prepare(`SELECT id FROM containers WHERE image_id = ?`).all(imageId) as { id: string }[]).map((r) => r.id);
   }
 
-  /** Containers that mount the named volume, by --mount type=volume or a -v name:/path bind. */
+  /** Writes the mounts after they changed (a volume's content copied in at the first start). */
+  saveMounts(rec: Pick<ContainerRecord, 'id' | 'mounts'>): void {
+    this.db.prepare(`UPDATE containers SET mounts = ? WHERE id = ?`).run(JSON.stringify(rec.mounts), rec.id);
+  }
+
+  /** Containers that mount the volume, whether named by -v, --mount or --volumes-from, or anonymous; oldest first. */
   usersOfVolume(name: string): string[] {
     const rows = this.db
       .prepare(
-        `SELECT DISTINCT c.id FROM containers c
-         LEFT JOIN json_each(c.host_config, '$.Mounts') m
-         LEFT JOIN json_each(c.host_config, '$.Binds') b
-         WHERE (json_extract(m.value, '$.Type') = 'volume' AND json_extract(m.value, '$.Source') = @name)
-            OR b.value = @name OR b.value LIKE @prefix`,
+        `SELECT DISTINCT c.id FROM containers c, json_each(c.mounts) m
+         WHERE json_extract(m.value, '$.type') = 'volume' AND json_extract(m.value, '$.source') = ?
+         ORDER BY c.created, c.rowid`,
       )
-      .all({ name, prefix: name.replace(/[%_\\]/g, '\\$&') + ':%' }) as { id: string }[];
+      .all(name) as { id: string }[];
     return rows.map((r) => r.id);
   }
 

@@ -144,10 +144,10 @@ export class ContainerExecs {
     const runtimeLog = join(dir, 'runc.log');
     writeFileSync(processFile, toOciJson(proc));
     this.saveExec({ ...e, Running: true });
-    const rt = this.deps.runtime;
+    const rt = this.deps.runtime.binaryFor(rec.id);
     const code = await runAttached(
-      rt.runtimePath,
-      ['--root', rt.runtimeRoot, '--log', runtimeLog, '--log-format', 'json', 'exec', '--process', processFile, rec.id],
+      rt.path,
+      ['--root', rt.root, '--log', runtimeLog, '--log-format', 'json', 'exec', '--process', processFile, rec.id],
       { stdin: opts.stdio.stdin ?? null, stdout: opts.stdio.stdout, stderr: opts.stdio.stderr },
     );
     const failure = code !== 0 ? runtimeFailure(runtimeLog) : undefined;

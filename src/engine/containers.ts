@@ -21,7 +21,10 @@ import { readLog } from '../container/logs.js';
 import { randomName, validName } from '../container/names.js';
 import { ContainerPaths, MONITOR_BUNDLE_FILES } from '../container/paths.js';
 import { mkdirInRoot, readFileInRoot } from '../container/rootfs.js';
-import { specInput, userMounts } from '../container/spec-input.js';
+import { specInput } from '../container/spec-input.js';
+import { inheritedMounts, mountInputs, parseBind, parseVolumesFrom, resolveMounts } from '../container/mounts.js';
+import { statsStream } from '../container/stats.js';
+import { checkHealthcheck, healthOnStart } from '../container/health.js';
 import { initialBook, initialState, ZERO_TIME, type ContainerRecord, type ContainerStore } from '../container/store.js';
 import { parseSignal, SIGNALS, statusText } from '../container/status.js';
 import { filterPsOutput, psEf } from '../container/top.js';
@@ -29,14 +32,18 @@ import { resolveUser } from '../container/user.js';
 import { ConflictError, InvalidArgumentError, NotFoundError, SystemError } from '../errors.js';
 import { hostPlatform } from '../image/types.js';
 import type { ImageStore } from '../image/store.js';
-import { readHostFacts, resolveDeviceFlag } from '../runtime/host-facts.js';
+import { checkRuntime, readHostFacts, resolveDeviceFlag, resolveThrottleDevices } from '../runtime/host-facts.js';
 import { attach as attachSocket } from '../runtime/attach.js';
 import { readExitCode, startFailureExitCode, wasOomKilled, type OciRuntime, type RuntimeState } from '../runtime/runtime.js';
 import { buildSpec, DEFAULT_CGROUP_PARENT, specToJson, type OciProcess } from '../runtime/spec.js';
 import type { LayerStore } from '../storage/layers.js';
+import type { ContentStore } from '../storage/content.js';
+import { RootDir } from '../storage/in-root.js';
+import { copyTree } from '../storage/tree-tar.js';
 import { bootId } from '../sys/host.js';
 import { lock, tryLock, type FileLock } from '../sys/lock.js';
 import { cgroupDirs, cgroupPids, processAlive, processStartTime, removeCgroup } from '../sys/pids.js';
+import { cgroupOomKills } from '../sys/cgroups.js';
 import { runTool } from '../sys/process.js';
 import { mark } from '../timing.js';
 import type {
@@ -45,8 +52,11 @@ import type {
   ContainerCreateBody,
   ContainerInspect,
   ContainerPruneReport,
+  ContainerStats,
   ContainerSummary,
   ContainerTop,
+  ContainerUpdateBody,
+  HealthState,
   Filters,
   LogEntry,
   LogOptions,
@@ -55,6 +65,12 @@ import type {
 } from './engine.js';
 import { checkFilterKeys, globMatch, labelsMatch, parseTimestamp } from './filters.js';
 import { ContainerExecs } from './container-exec.js';
+import { ContainerFiles } from './container-fs.js';
+import type { VolumeService } from './volumes.js';
+import { isNetworkName, type ContainerNetworkInfo, type NetworkService } from './networks.js';
+import { bindingsOf, portsView, type PortBindings } from '../network/ports.js';
+import { ContainerHealth } from './container-health.js';
+import { liveResources, mergeUpdate } from './container-update.js';
 import type { EnginePaths } from './paths.js';
 
 export interface ContainerServiceDeps {
@@ -62,6 +78,9 @@ export interface ContainerServiceDeps {
   store: ContainerStore;
   images: ImageStore;
   layers: LayerStore;
+  content: ContentStore;
+  volumes: VolumeService;
+  networks: NetworkService;
   runtime: OciRuntime;
   /** How conmon calls back into berth: the program and its leading arguments (node and the CLI script). */
   berthCommand: string[];
@@ -96,6 +115,12 @@ function nowIso(): string {
   return new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z');
 }
 
+/** Docker repeats the default bridge's endpoint at the top of NetworkSettings (and only that one). */
+function defaultBridgeFields(ep: Record<string, unknown> | undefined): Record<string, unknown> {
+  const keys = ['EndpointID', 'Gateway', 'GlobalIPv6Address', 'GlobalIPv6PrefixLen', 'IPAddress', 'IPPrefixLen', 'IPv6Gateway', 'MacAddress'];
+  return Object.fromEntries(keys.map((k) => [k, ep?.[k] ?? (k.endsWith('Len') ? 0 : '')]));
+}
+
 function dirSize(path: string): number {
   let total = 0;
   let entries: string[];
@@ -123,9 +148,30 @@ export class ContainerService {
   private readonly store: ContainerStore;
   private boot?: string;
   readonly execs: ContainerExecs;
+  /** cp, diff, export, commit. */
+  readonly files: ContainerFiles;
+  private readonly health: ContainerHealth;
 
   constructor(private readonly deps: ContainerServiceDeps) {
     this.store = deps.store;
+    this.health = new ContainerHealth({
+      store: deps.store,
+      runtime: deps.runtime,
+      paths: (id) => this.paths(id),
+      berthCommand: [...deps.berthCommand, '--root', deps.paths.root, '--runroot', deps.paths.runroot],
+    });
+    this.files = new ContainerFiles({
+      store: deps.store,
+      images: deps.images,
+      layers: deps.layers,
+      content: deps.content,
+      volumes: deps.volumes,
+      paths: (id) => this.paths(id),
+      get: (ref) => this.get(ref),
+      withLock: (id, fn) => this.withLock(id, fn),
+      pause: (id) => this.pause(id),
+      unpause: (id) => this.unpause(id),
+    });
     this.execs = new ContainerExecs({
       runroot: deps.paths.runroot,
       store: deps.store,
@@ -182,11 +228,23 @@ export class ContainerService {
       throw new InvalidArgumentError('invalid_hostname', `invalid hostname format: ${body.Hostname}`);
     }
     if (hostConfig.Init) findInitBinary();
+    checkRuntime(hostConfig.Runtime ?? 'runc');
+    checkHealthcheck(config.Healthcheck);
+    bindingsOf(hostConfig.PortBindings as PortBindings);
     for (const mode of [hostConfig.NetworkMode, hostConfig.IpcMode, hostConfig.PidMode]) {
       if (mode?.startsWith('container:')) this.store.resolve(mode.slice('container:'.length));
     }
-    if (config.Volumes && Object.keys(config.Volumes).length > 0) {
-      warnings.push(`the image's volumes (${Object.keys(config.Volumes).join(', ')}) stay in the container's filesystem: volumes are not available in berth yet`);
+    const inherited = (hostConfig.VolumesFrom ?? []).flatMap((spec) => {
+      const from = parseVolumesFrom(spec);
+      return inheritedMounts(this.store.resolve(from.container).mounts, from.mode);
+    });
+    const mounts = resolveMounts(hostConfig, config.Volumes, inherited);
+    // Anonymous volumes are named now, so that the record names them before they exist.
+    const anonymous = new Set<string>();
+    for (const m of mounts) {
+      if (m.type !== 'volume' || m.source !== '') continue;
+      m.source = randomBytes(32).toString('hex');
+      anonymous.add(m.source);
     }
     // Resource limits and the like are checked now, so that a bad value fails create, not start.
     buildSpec(specInput(id, config, hostConfig, this.paths(id), commandLine(config), {
@@ -194,6 +252,8 @@ export class ContainerService {
       user: { uid: 0, gid: 0, additionalGids: [], home: '/' },
       joined: { network: '/proc/self/ns/net', ipc: '/proc/self/ns/ipc', pid: '/proc/self/ns/pid' },
       devices: [],
+      mounts: mountInputs(mounts, (name) => this.deps.volumes.mountpoint(name)),
+      throttle: resolveThrottleDevices(hostConfig),
     }));
 
     const rec: ContainerRecord = {
@@ -207,6 +267,7 @@ export class ContainerService {
       book: initialBook(),
       created: Date.now(),
       bootId: '',
+      mounts,
     };
     if (opts.name !== undefined) {
       const name = opts.name.replace(/^\//, '');
@@ -227,6 +288,17 @@ export class ContainerService {
       }
     }
     mark('create: record');
+    // After the record, which makes them in use: a `volume rm` meanwhile cannot take them.
+    try {
+      for (const m of mounts) if (m.type === 'volume') await this.deps.volumes.forContainer(m.source, anonymous.has(m.source));
+      const mode = hostConfig.NetworkMode;
+      if (isNetworkName(mode)) await this.deps.networks.attach(id, mode, body.NetworkingConfig?.EndpointsConfig?.[mode]);
+    } catch (err) {
+      this.deps.networks.detach(id);
+      this.store.delete(id);
+      await this.deps.volumes.removeAnonymous([...anonymous]);
+      throw err;
+    }
     const p = this.paths(id);
     mkdirSync(p.dir, { recursive: true, mode: 0o700 });
     // upper/ is the root directory the container sees: it must be searchable by any user.
@@ -336,24 +408,68 @@ export class ContainerService {
       MacAddress: '',
       DriverOpts: null,
     };
-    return { [mode]: endpoint };
+    const attached = this.deps.networks.attachments(rec.id);
+    if (attached.length === 0) return { [mode]: endpoint };
+    const live = this.deps.networks.endpointsOf(rec.id);
+    const out: Record<string, unknown> = {};
+    for (const { network, aliases } of attached) {
+      const ep = live.find((l) => l.network.id === network.id)?.endpoint;
+      const [v4, v6] = [network.subnets.find((s) => !s.Subnet.includes(':')), network.subnets.find((s) => s.Subnet.includes(':'))];
+      out[network.name] = {
+        ...endpoint,
+        Aliases: aliases.length ? aliases : null,
+        NetworkID: network.id,
+        DNSNames: network.name === 'bridge' ? null : [rec.name, rec.id.slice(0, 12), ...aliases],
+        ...(ep
+          ? {
+              EndpointID: ep.id,
+              Gateway: v4?.Gateway ?? '',
+              IPAddress: ep.ip,
+              IPPrefixLen: v4 ? Number(v4.Subnet.split('/')[1]) : 0,
+              IPv6Gateway: ep.ipv6 ? v6?.Gateway ?? '' : '',
+              GlobalIPv6Address: ep.ipv6 ?? '',
+              GlobalIPv6PrefixLen: ep.ipv6 && v6 ? Number(v6.Subnet.split('/')[1]) : 0,
+              MacAddress: ep.mac,
+            }
+          : {}),
+      };
+    }
+    return out;
+  }
+
+  /** What the network part needs to know of a container to give it endpoints. */
+  networkInfo(rec: ContainerRecord): ContainerNetworkInfo {
+    const p = this.paths(rec.id);
+    return {
+      containerId: rec.id,
+      name: rec.name,
+      hostname: rec.config.Hostname || rec.id.slice(0, 12),
+      hostsPath: p.hosts,
+      resolvConfPath: p.resolvConf,
+      ports: bindingsOf(rec.hostConfig.PortBindings as PortBindings),
+    };
   }
 
   private mountPoints(rec: ContainerRecord): MountPoint[] {
-    return userMounts(rec.hostConfig)
-      .filter((m) => m.type === 'bind')
-      .map((m) => ({
-        Type: 'bind',
-        Source: m.source!,
-        Destination: m.destination,
-        Mode: (rec.hostConfig.Binds ?? []).find((b) => b.split(':')[1] === m.destination)?.split(':')[2] ?? '',
-        RW: !m.readonly,
-        Propagation: m.propagation ?? 'rprivate',
-      }));
+    return rec.mounts.map((m) =>
+      m.type === 'volume'
+        ? {
+            Type: 'volume',
+            Name: m.source,
+            Source: this.deps.volumes.mountpoint(m.source),
+            Destination: m.destination,
+            Driver: 'local',
+            Mode: m.mode,
+            RW: m.rw,
+            Propagation: '',
+          }
+        : { Type: 'bind', Source: m.source, Destination: m.destination, Mode: m.mode, RW: m.rw, Propagation: m.propagation ?? 'rprivate' },
+    );
   }
 
   async inspect(ref: string, opts: { size?: boolean } = {}): Promise<ContainerInspect> {
     const rec = await this.get(ref);
+    const networks = this.networks(rec);
     const p = this.paths(rec.id);
     const argv = commandLine(rec.config);
     const lowers = (() => {
@@ -397,19 +513,12 @@ export class ContainerService {
         HairpinMode: false,
         LinkLocalIPv6Address: '',
         LinkLocalIPv6PrefixLen: 0,
-        Ports: {},
+        Ports: portsView(this.deps.networks.endpointsOf(rec.id).flatMap((e) => e.endpoint.ports)),
         SandboxKey: rec.state.Pid > 0 && rec.hostConfig.NetworkMode !== 'host' ? `/proc/${rec.state.Pid}/ns/net` : '',
         SecondaryIPAddresses: null,
         SecondaryIPv6Addresses: null,
-        EndpointID: '',
-        Gateway: '',
-        GlobalIPv6Address: '',
-        GlobalIPv6PrefixLen: 0,
-        IPAddress: '',
-        IPPrefixLen: 0,
-        IPv6Gateway: '',
-        MacAddress: '',
-        Networks: this.networks(rec),
+        ...defaultBridgeFields(networks.bridge as Record<string, unknown> | undefined),
+        Networks: networks,
       },
     };
     if (opts.size) {
@@ -527,6 +636,7 @@ export class ContainerService {
   /** Removes what the container has on the host: runtime state, cgroup, rootfs mount, monitor files. */
   private async teardown(rec: ContainerRecord): Promise<void> {
     const p = this.paths(rec.id);
+    this.health.stopMonitor(rec);
     if (rec.book.runtime) {
       await this.deps.runtime.delete(rec.id, true).catch(() => undefined);
       // Still there when the runtime had lost its record of the container (a reboot, a wiped
@@ -534,6 +644,7 @@ export class ContainerService {
       const cgroup = this.cgroupPath(rec);
       if (cgroupDirs(cgroup).length) await removeCgroup(cgroup);
     }
+    if (isNetworkName(rec.hostConfig.NetworkMode)) await this.deps.networks.leave(rec.id);
     if (rec.book.mounted) await this.deps.layers.unmount(p.merged);
     rmSync(p.monitor, { recursive: true, force: true });
     for (const f of MONITOR_BUNDLE_FILES) rmSync(join(p.bundle, f), { force: true });
@@ -550,7 +661,9 @@ export class ContainerService {
    */
   private async recordExit(rec: ContainerRecord, exitCode: number, opts: { error?: string } = {}): Promise<ContainerRecord> {
     const p = this.paths(rec.id);
-    const oom = wasOomKilled(p.monitor);
+    // conmon's oom file can miss a kill that comes just before the exit; the cgroup's own
+    // count cannot, and it is still there until the teardown below.
+    const oom = wasOomKilled(p.monitor) || (rec.book.runtime && cgroupOomKills(this.cgroupPath(rec)) > 0);
     let finishedAt = nowIso();
     try {
       finishedAt = statSync(join(p.exitDir, rec.id)).mtime.toISOString();
@@ -583,21 +696,25 @@ export class ContainerService {
     const policy = rec.hostConfig.RestartPolicy?.Name ?? 'no';
     rec.book.policyPending = !rec.book.manualStop && policy !== 'no' && policy !== '';
     this.store.save(rec);
-    this.store.event('die', rec, { exitCode: String(exitCode) });
+    // Docker reports the OOM kill first, then the exit it caused.
     if (oom) this.store.event('oom', rec);
-    if (rec.hostConfig.AutoRemove) await this.destroy(rec);
+    this.store.event('die', rec, { exitCode: String(exitCode) });
+    // As Docker's --rm: the anonymous volumes go with the container.
+    if (rec.hostConfig.AutoRemove) await this.destroy(rec, { volumes: true });
     return rec;
   }
 
   /** Deletes the container's files and record; it must not be running. The caller holds the lock. */
-  private async destroy(rec: ContainerRecord): Promise<void> {
+  private async destroy(rec: ContainerRecord, opts: { volumes?: boolean } = {}): Promise<void> {
     rec.state = { ...rec.state, Status: 'removing' };
     this.store.save(rec);
     await this.teardown(rec);
+    this.deps.networks.detach(rec.id);
     const p = this.paths(rec.id);
     rmSync(p.dir, { recursive: true, force: true });
     this.store.delete(rec.id);
     this.store.event('destroy', rec);
+    if (opts.volumes) await this.deps.volumes.removeAnonymous(rec.mounts.filter((m) => m.type === 'volume').map((m) => m.source));
     // The lock file goes last: a process waiting for it finds the record gone. conmon's exit
     // command may be creating its lock file in there at this moment: hence the retries.
     rmSync(p.runDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 10 });
@@ -650,10 +767,12 @@ export class ContainerService {
       ExitCode: 0,
       Error: '',
       StartedAt: nowIso(),
+      ...(ContainerHealth.enabled(rec) ? { Health: healthOnStart(rec.state.Health) } : {}),
     };
     rec.book.manualStop = false;
     rec.book.policyPending = false;
     rec.book.restarter = null;
+    this.health.startMonitor(rec);
     this.store.save(rec);
     this.store.event('start', rec);
     mark('start: record');
@@ -690,21 +809,29 @@ export class ContainerService {
       );
       if (rec.config.WorkingDir) mkdirInRoot(p.merged, rec.config.WorkingDir);
       for (const b of hc.Binds ?? []) {
-        const source = b.split(':')[0];
-        if (!existsSync(source)) mkdirSync(source, { recursive: true, mode: 0o755 });
+        const bind = parseBind(b);
+        if (bind.type === 'bind' && !existsSync(bind.source)) mkdirSync(bind.source, { recursive: true, mode: 0o755 });
       }
+      const volumeDirs = await this.prepareVolumes(rec, p);
+      mark('prepare: volumes');
       for (const m of hc.Mounts ?? []) {
         if (m.Type === 'bind' && !existsSync(m.Source!)) {
           throw new InvalidArgumentError('invalid_mount', `invalid mount config for type "bind": bind source path does not exist: ${m.Source}`);
         }
       }
       const devices = (hc.Devices ?? []).map((d) => resolveDeviceFlag(`${d.PathOnHost}:${d.PathInContainer}:${d.CgroupPermissions}`));
+      if (isNetworkName(hc.NetworkMode)) {
+        joined.network = await this.deps.networks.up(this.networkInfo(rec));
+        mark('prepare: network');
+      }
       const spec = buildSpec(
         specInput(rec.id, rec.config, hc, p, commandLine(rec.config), {
           host: readHostFacts({ withDevices: hc.Privileged === true }),
           user,
           joined,
           devices,
+          mounts: mountInputs(rec.mounts, (name) => volumeDirs.get(name)!),
+          throttle: resolveThrottleDevices(hc),
           ...(hc.Init ? { initPath: findInitBinary() } : {}),
         }),
       );
@@ -750,6 +877,40 @@ export class ContainerService {
   }
 
   /**
+   * Makes sure the container's volumes exist and, at the first start, fills each new empty
+   * one from what the image has at its destination (Docker's copy of image content into a
+   * volume; not with nocopy). The rootfs is mounted and nothing runs in it yet. Returns each
+   * volume's data directory.
+   */
+  private async prepareVolumes(rec: ContainerRecord, p: ContainerPaths): Promise<Map<string, string>> {
+    const dirs = new Map<string, string>();
+    let copied = false;
+    for (const m of rec.mounts) {
+      if (m.type !== 'volume') continue;
+      const { mountpoint } = await this.deps.volumes.forContainer(m.source);
+      dirs.set(m.source, mountpoint);
+      if (!m.copyData) continue;
+      m.copyData = false;
+      copied = true;
+      if (readdirSync(mountpoint).length > 0) continue;
+      const from = RootDir.open(p.merged);
+      const to = RootDir.open(mountpoint);
+      try {
+        await copyTree(from, m.destination, to);
+      } catch (err) {
+        // Nothing there, or not a directory: nothing to copy.
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
+      } finally {
+        from.close();
+        to.close();
+      }
+    }
+    if (copied) this.store.saveMounts(rec);
+    return dirs;
+  }
+
+  /**
    * What conmon runs when the container exits: `berth container cleanup`. A berth attached to
    * the container (run without -d) records the exit itself, so while it holds the attached lock
    * the cleanup is skipped instead of starting a second node process for nothing; if that berth
@@ -768,7 +929,7 @@ export class ContainerService {
   private joinedNamespaces(rec: ContainerRecord): { network?: string; ipc?: string; pid?: string } {
     const out: { network?: string; ipc?: string; pid?: string } = {};
     const modes: [keyof typeof out, string | undefined, string][] = [
-      ['network', rec.hostConfig.NetworkMode, 'net'],
+      ['network', isNetworkName(rec.hostConfig.NetworkMode) ? undefined : rec.hostConfig.NetworkMode, 'net'],
       ['ipc', rec.hostConfig.IpcMode, 'ipc'],
       ['pid', rec.hostConfig.PidMode, 'pid'],
     ];
@@ -985,7 +1146,7 @@ export class ContainerService {
         throw new ConflictError('container_running', `You cannot remove a running container ${rec.id}. Stop the container before attempting removal or force remove`);
       }
       if (!isActive(rec)) {
-        await this.destroy(rec);
+        await this.destroy(rec, { volumes: opts.volumes });
         return false;
       }
       rec.book = { ...rec.book, manualStop: true, restarter: null, policyPending: false };
@@ -1004,7 +1165,7 @@ export class ContainerService {
         await this.teardown(rec);
         rec = await this.recordExit(rec, 137);
       }
-      if (this.store.get(id)) await this.destroy(rec);
+      if (this.store.get(id)) await this.destroy(rec, { volumes: opts.volumes });
     }).catch((err) => {
       if (!(err instanceof NotFoundError)) throw err;
     });
@@ -1052,6 +1213,45 @@ export class ContainerService {
       }
     }
     return { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
+  }
+
+  // ---- update, stats, health ----
+
+  /** `docker update`: the new limits go to the live cgroup (when the container has one) and into HostConfig for later starts. */
+  async update(ref: string, body: ContainerUpdateBody): Promise<{ Warnings: string[] }> {
+    const { id } = this.store.resolve(ref);
+    return this.withLock(id, async (rec) => {
+      const host = readHostFacts();
+      const hostConfig = mergeUpdate(rec, body, host.swapLimit);
+      const resources = liveResources(rec, hostConfig, body, this.paths(rec.id), host);
+      if (rec.book.runtime) await this.deps.runtime.update(rec.id, resources);
+      rec.hostConfig = hostConfig;
+      this.store.saveHostConfig(rec);
+      this.store.event('update', rec);
+      return { Warnings: [] };
+    });
+  }
+
+  stats(ref: string, opts: { stream?: boolean } = {}): AsyncIterable<ContainerStats> {
+    const { id } = this.store.resolve(ref);
+    return statsStream(async () => {
+      const raw = this.store.get(id);
+      if (!raw) return null;
+      const rec = await this.sync(raw, { wait: false });
+      return {
+        id: rec.id,
+        name: rec.name,
+        cgroupPath: this.cgroupPath(rec),
+        pid: rec.state.Pid,
+        running: rec.state.Status === 'running' || rec.state.Status === 'paused',
+        networkMode: rec.hostConfig.NetworkMode ?? 'none',
+      };
+    }, opts.stream ?? true);
+  }
+
+  /** Runs the health check once (`berth healthcheck run`, also what the container's check loop runs). */
+  async healthcheck(ref: string): Promise<HealthState> {
+    return this.health.run(await this.get(ref));
   }
 
   // ---- logs, top ----

@@ -4,9 +4,10 @@
 // service passes them through unchanged.
 import type { Readable, Writable } from 'node:stream';
 import type { EventMessage } from '../events/log.js';
+import type { EndpointConfig, NetworkCreateBody, NetworkInspect } from './networks.js';
 import type { Volume } from './volumes.js';
 
-export type { EventMessage, Volume };
+export type { EndpointConfig, EventMessage, NetworkCreateBody, NetworkInspect, Volume };
 
 export type Filters = Record<string, string[]>;
 
@@ -113,7 +114,7 @@ export interface MountSpec {
   ReadOnly?: boolean;
   BindOptions?: { Propagation?: string; NonRecursive?: boolean };
   TmpfsOptions?: { SizeBytes?: number; Mode?: number };
-  VolumeOptions?: Record<string, unknown>;
+  VolumeOptions?: { NoCopy?: boolean; Labels?: Record<string, string>; DriverConfig?: { Name?: string; Options?: Record<string, string> } };
 }
 
 export interface DeviceMapping {
@@ -128,8 +129,15 @@ export interface Ulimit {
   Hard: number;
 }
 
+export interface ThrottleDevice {
+  Path: string;
+  Rate: number;
+}
+
 export interface HostConfig {
   Binds?: string[] | null;
+  /** `container[:ro|rw]`: mount another container's volumes and binds too. */
+  VolumesFrom?: string[] | null;
   NetworkMode?: string;
   RestartPolicy?: RestartPolicy;
   AutoRemove?: boolean;
@@ -164,6 +172,15 @@ export interface HostConfig {
   PidsLimit?: number | null;
   BlkioWeight?: number;
   OomKillDisable?: boolean;
+  BlkioDeviceReadBps?: ThrottleDevice[] | null;
+  BlkioDeviceWriteBps?: ThrottleDevice[] | null;
+  BlkioDeviceReadIOps?: ThrottleDevice[] | null;
+  BlkioDeviceWriteIOps?: ThrottleDevice[] | null;
+  DeviceCgroupRules?: string[] | null;
+  CgroupnsMode?: '' | 'host' | 'private';
+  UsernsMode?: string;
+  Runtime?: string;
+  ContainerIDFile?: string;
   LogConfig?: { Type: string; Config: Record<string, string> };
   PortBindings?: Record<string, unknown>;
   /** [height, width] of the terminal of a container with Tty. */
@@ -171,6 +188,7 @@ export interface HostConfig {
   [extra: string]: unknown;
 }
 
+/** Durations are in nanoseconds, as in the Docker API; 0 takes the default. */
 export interface HealthConfig {
   Test?: string[];
   Interval?: number;
@@ -179,9 +197,25 @@ export interface HealthConfig {
   Retries?: number;
 }
 
+export interface HealthLogEntry {
+  Start: string;
+  End: string;
+  ExitCode: number;
+  Output: string;
+}
+
+export interface HealthState {
+  Status: 'starting' | 'healthy' | 'unhealthy';
+  FailingStreak: number;
+  /** The last five probes, oldest first. */
+  Log: HealthLogEntry[];
+}
+
 /** The body of POST /containers/create. */
 export interface ContainerCreateBody {
   Image: string;
+  /** The endpoint settings (aliases, static addresses) for the container's network. */
+  NetworkingConfig?: { EndpointsConfig?: Record<string, EndpointConfig> | null } | null;
   Cmd?: string[] | null;
   Entrypoint?: string[] | null;
   Env?: string[] | null;
@@ -241,6 +275,8 @@ export interface ContainerState {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
+  /** Only for a container with a health check. */
+  Health?: HealthState;
 }
 
 export interface MountPoint {
@@ -342,6 +378,34 @@ export interface ContainerAttachment {
   readonly done: Promise<void>;
 }
 
+/** A path in a container as HEAD /containers/{id}/archive describes it (X-Docker-Container-Path-Stat). */
+export interface ContainerPathStat {
+  name: string;
+  size: number;
+  /** Go's os.FileMode bits (type and permissions), as the Docker API carries them. */
+  mode: number;
+  mtime: string;
+  /** For a symlink: its target resolved inside the container, as an absolute path. */
+  linkTarget: string;
+}
+
+/** One line of `docker diff`: Kind 0 changed, 1 added, 2 deleted. */
+export interface ContainerChange {
+  Path: string;
+  Kind: 0 | 1 | 2;
+}
+
+export interface ContainerCommitOptions {
+  /** repository[:tag] for the new image; untagged without. */
+  reference?: string;
+  comment?: string;
+  author?: string;
+  /** Dockerfile instructions applied to the new image's config (`--change`). */
+  changes?: string[];
+  /** Pause a running container while its changes are read (default true). */
+  pause?: boolean;
+}
+
 export interface ContainerPruneReport {
   ContainersDeleted: string[] | null;
   SpaceReclaimed: number;
@@ -350,6 +414,78 @@ export interface ContainerPruneReport {
 export interface ContainerTop {
   Titles: string[];
   Processes: string[][];
+}
+
+/** The body of POST /containers/{id}/update: resources and the restart policy; zero leaves a value as it is. */
+export interface ContainerUpdateBody {
+  Memory?: number;
+  MemorySwap?: number;
+  MemoryReservation?: number;
+  NanoCpus?: number;
+  CpuShares?: number;
+  CpuPeriod?: number;
+  CpuQuota?: number;
+  CpusetCpus?: string;
+  CpusetMems?: string;
+  /** Given (0 or -1 for unlimited) or left as it is when undefined. */
+  PidsLimit?: number;
+  BlkioWeight?: number;
+  RestartPolicy?: RestartPolicy;
+}
+
+export interface CpuStats {
+  cpu_usage: {
+    total_usage: number;
+    percpu_usage?: number[];
+    usage_in_kernelmode: number;
+    usage_in_usermode: number;
+  };
+  system_cpu_usage?: number;
+  online_cpus?: number;
+  throttling_data: { periods: number; throttled_periods: number; throttled_time: number };
+}
+
+export interface BlkioStatEntry {
+  major: number;
+  minor: number;
+  op: string;
+  value: number;
+}
+
+export interface NetworkStats {
+  rx_bytes: number;
+  rx_packets: number;
+  rx_errors: number;
+  rx_dropped: number;
+  tx_bytes: number;
+  tx_packets: number;
+  tx_errors: number;
+  tx_dropped: number;
+}
+
+/** GET /containers/{id}/stats, as Docker's daemon reports it on Linux. */
+export interface ContainerStats {
+  read: string;
+  preread: string;
+  name: string;
+  id: string;
+  pids_stats: { current?: number; limit?: number };
+  blkio_stats: {
+    io_service_bytes_recursive: BlkioStatEntry[] | null;
+    io_serviced_recursive: BlkioStatEntry[] | null;
+    io_queue_recursive: BlkioStatEntry[] | null;
+    io_service_time_recursive: BlkioStatEntry[] | null;
+    io_wait_time_recursive: BlkioStatEntry[] | null;
+    io_merged_recursive: BlkioStatEntry[] | null;
+    io_time_recursive: BlkioStatEntry[] | null;
+    sectors_recursive: BlkioStatEntry[] | null;
+  };
+  num_procs: number;
+  storage_stats: Record<string, never>;
+  cpu_stats: CpuStats;
+  precpu_stats: CpuStats;
+  memory_stats: { usage?: number; max_usage?: number; stats?: Record<string, number>; failcnt?: number; limit?: number };
+  networks?: Record<string, NetworkStats>;
 }
 
 export interface ExecCreateBody {
@@ -454,6 +590,24 @@ export interface Engine {
   containerPause(id: string): Promise<void>;
   containerUnpause(id: string): Promise<void>;
   containerTop(id: string, psArgs?: string): Promise<ContainerTop>;
+  /** Resource usage: one reading taken over a second (stream false), or a reading every second until the consumer stops. */
+  containerStats(id: string, opts?: { stream?: boolean }): AsyncIterable<ContainerStats>;
+  /** Changes resources (live, through the runtime, when it runs) and the restart policy. */
+  containerUpdate(id: string, body: ContainerUpdateBody): Promise<{ Warnings: string[] }>;
+  /** Runs the container's health check once and records the result (podman's `healthcheck run`). */
+  containerHealthcheck(id: string): Promise<HealthState>;
+  /** Describes a path in the container; its last component is not followed. */
+  containerStatPath(id: string, path: string): Promise<ContainerPathStat>;
+  /** A tar of a path in the container (running or not), its top entry named after the path's last component. */
+  containerArchive(id: string, path: string): Promise<{ stat: ContainerPathStat; content: Readable }>;
+  /** Extracts a tar into a directory of the container; owners become root unless `copyUIDGID`. */
+  containerExtract(id: string, path: string, content: Readable, opts?: { noOverwriteDirNonDir?: boolean; copyUIDGID?: boolean }): Promise<void>;
+  /** What the container changed in its filesystem, compared with its image. */
+  containerChanges(id: string): Promise<ContainerChange[]>;
+  /** Writes the container's whole filesystem (without its volumes) as a tar. */
+  containerExport(id: string, out: Writable): Promise<void>;
+  /** A new image: the container's image plus a layer of its changes, with its config. */
+  containerCommit(id: string, opts: ContainerCommitOptions): Promise<{ Id: string }>;
   execCreate(id: string, body: ExecCreateBody): Promise<{ Id: string }>;
   /** Runs the exec; attached, resolves with its exit code once it ends, detached as soon as it started. */
   execStart(execId: string, opts?: ExecStartOptions): Promise<{ exitCode: number | null }>;
@@ -467,6 +621,13 @@ export interface Engine {
   volumeInspect(name: string): Promise<Volume>;
   volumeRemove(name: string, opts: { force?: boolean }): Promise<void>;
   volumePrune(opts: { all?: boolean; filters?: Filters }): Promise<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }>;
+  networkCreate(body: NetworkCreateBody): Promise<{ Id: string; Warning: string }>;
+  networkList(filters?: Filters): Promise<NetworkInspect[]>;
+  networkInspect(ref: string): Promise<NetworkInspect>;
+  networkRemove(ref: string): Promise<void>;
+  networkPrune(filters?: Filters): Promise<{ NetworksDeleted: string[] | null }>;
+  networkConnect(network: string, container: string, config?: EndpointConfig): Promise<void>;
+  networkDisconnect(network: string, container: string): Promise<void>;
 
   /** Past events in the window, then (without `until`) new ones until the signal aborts. */
   events(opts: { since?: string; until?: string; filters?: Filters }, signal?: AbortSignal): AsyncIterable<EventMessage>;

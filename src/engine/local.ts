@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { ContainerStore } from '../container/store.js';
 import { ImageStore } from '../image/store.js';
-import { OciRuntime } from '../runtime/runtime.js';
+import { CRUN_PATH, OciRuntime } from '../runtime/runtime.js';
 import { ContentStore } from '../storage/content.js';
 import { openDb, type Db } from '../storage/db.js';
 import { LayerStore } from '../storage/layers.js';
@@ -14,7 +14,10 @@ import { backingFilesystem, cgroupVersion, kernelVersion, operatingSystem } from
 import { apiVersion, berthVersion, minApiVersion } from '../version.js';
 import type {
   AttachOptions,
+  ContainerCommitOptions,
   ContainerCreateBody,
+  ContainerStats,
+  ContainerUpdateBody,
   Engine,
   ExecCreateBody,
   ExecStartOptions,
@@ -32,6 +35,9 @@ import { dbFile, type EnginePaths } from './paths.js';
 import { ContainerService } from './containers.js';
 import { streamEvents } from './events.js';
 import { VolumeService } from './volumes.js';
+import { isNetworkName, NetworkService, type EndpointConfig, type NetworkCreateBody } from './networks.js';
+import { ForbiddenError } from '../errors.js';
+import { NetworkStore } from '../network/store.js';
 import { EventLog, type EventMessage } from '../events/log.js';
 import { VolumeStore } from '../volume/store.js';
 
@@ -50,6 +56,7 @@ export class LocalEngine implements Engine {
     images: ImageService;
     containers: ContainerService;
     volumes: VolumeService;
+    networks: NetworkService;
     events: EventLog;
   };
 
@@ -70,12 +77,21 @@ export class LocalEngine implements Engine {
     const paths = { root: resolve(this.paths.root), runroot: resolve(this.paths.runroot) };
     const containerStore = new ContainerStore(db);
     const events = new EventLog(db);
+    const volumes = new VolumeService(new VolumeStore(this.paths.root, db), (name) => containerStore.usersOfVolume(name), events);
+    const networks = new NetworkService(new NetworkStore(db), paths, events);
     const containers = new ContainerService({
       paths,
       store: containerStore,
       images,
       layers,
-      runtime: new OciRuntime({ runtimeRoot: join(paths.runroot, 'runc') }),
+      content,
+      volumes,
+      networks,
+      runtime: new OciRuntime({
+        runtimeRoot: join(paths.runroot, 'runc'),
+        // crun keeps its state apart: runc would take crun's state directories for broken containers.
+        runtimeOf: (id) => (containerStore.get(id)?.hostConfig.Runtime === 'crun' ? { path: CRUN_PATH, root: join(paths.runroot, 'crun') } : undefined),
+      }),
       berthCommand: this.options.berthCommand ?? [process.execPath, resolve(process.argv[1])],
     });
     this.opened = {
@@ -83,7 +99,8 @@ export class LocalEngine implements Engine {
       stores,
       images: new ImageService(stores, (id) => containers.usersOfImage(id)),
       containers,
-      volumes: new VolumeService(new VolumeStore(this.paths.root, db), (name) => containerStore.usersOfVolume(name), events),
+      volumes,
+      networks,
       events,
     };
     return this.opened;
@@ -239,8 +256,35 @@ export class LocalEngine implements Engine {
   async containerUnpause(id: string) {
     return (await this.open()).containers.unpause(id);
   }
+  async containerStatPath(id: string, path: string) {
+    return (await this.open()).containers.files.statPath(id, path);
+  }
+  async containerArchive(id: string, path: string) {
+    return (await this.open()).containers.files.archive(id, path);
+  }
+  async containerExtract(id: string, path: string, content: Readable, opts: { noOverwriteDirNonDir?: boolean; copyUIDGID?: boolean } = {}) {
+    return (await this.open()).containers.files.extract(id, path, content, opts);
+  }
+  async containerChanges(id: string) {
+    return (await this.open()).containers.files.changes(id);
+  }
+  async containerExport(id: string, out: Writable) {
+    return (await this.open()).containers.files.export(id, out);
+  }
+  async containerCommit(id: string, opts: ContainerCommitOptions) {
+    return { Id: await (await this.open()).containers.files.commit(id, opts) };
+  }
   async containerTop(id: string, psArgs?: string) {
     return (await this.open()).containers.top(id, psArgs);
+  }
+  async *containerStats(id: string, opts?: { stream?: boolean }): AsyncIterable<ContainerStats> {
+    yield* (await this.open()).containers.stats(id, opts);
+  }
+  async containerUpdate(id: string, body: ContainerUpdateBody) {
+    return (await this.open()).containers.update(id, body);
+  }
+  async containerHealthcheck(id: string) {
+    return (await this.open()).containers.healthcheck(id);
   }
   async execCreate(id: string, body: ExecCreateBody) {
     return (await this.open()).containers.execs.create(id, body);
@@ -270,6 +314,52 @@ export class LocalEngine implements Engine {
   }
   async volumePrune(opts: { all?: boolean; filters?: Filters }) {
     return (await this.open()).volumes.prune(opts);
+  }
+
+  async networkCreate(body: NetworkCreateBody) {
+    return (await this.open()).networks.create(body);
+  }
+  async networkList(filters?: Filters) {
+    const { networks } = await this.open();
+    // Docker always has its default bridge: berth makes it the first time anyone looks.
+    await networks.defaultNetwork();
+    return networks.list(filters);
+  }
+  async networkInspect(ref: string) {
+    return (await this.open()).networks.inspect(ref);
+  }
+  async networkRemove(ref: string) {
+    return (await this.open()).networks.remove(ref);
+  }
+  async networkPrune(filters?: Filters) {
+    return (await this.open()).networks.prune(filters);
+  }
+  async networkConnect(network: string, container: string, config?: EndpointConfig) {
+    const { networks, containers } = await this.open();
+    const rec = await containers.get(container);
+    if (!isNetworkName(rec.hostConfig.NetworkMode)) {
+      throw new ForbiddenError('network_mode', `container sharing network namespace with another container or host cannot be connected to any other network (network mode ${rec.hostConfig.NetworkMode ?? 'none'})`);
+    }
+    const n = await networks.attach(rec.id, network, config);
+    if (rec.state.Running) {
+      try {
+        await networks.connectRunning(n.id, containers.networkInfo(rec));
+      } catch (err) {
+        await networks.leave(rec.id, n.id);
+        networks.detach(rec.id, n.id);
+        throw err;
+      }
+    }
+  }
+  async networkDisconnect(network: string, container: string) {
+    const { networks, containers } = await this.open();
+    const rec = await containers.get(container);
+    const n = await networks.resolve(network);
+    if (!networks.attachments(rec.id).some((a) => a.network.id === n.id)) {
+      throw new ForbiddenError('not_connected', `container ${rec.id} is not connected to network ${n.name}`);
+    }
+    await networks.leave(rec.id, n.id);
+    networks.detach(rec.id, n.id);
   }
 
   async *events(opts: { since?: string; until?: string; filters?: Filters }, signal?: AbortSignal): AsyncIterable<EventMessage> {

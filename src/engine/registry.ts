@@ -141,7 +141,7 @@ export class RegistryService {
     const host = new RegistryHost(domain, settings, credentials);
     host.useCredentials(creds);
     await host.checkLogin();
-    const stored = reused ? { plaintext: (await credentials.read()).credsStore === undefined } : await credentials.store(server, creds);
+    const stored = reused ? { plaintext: !credentials.helperFor(await credentials.read(), key) } : await credentials.store(server, creds);
     return { Status: 'Login Succeeded', serverAddress: key, configFile: credentials.file, plaintext: stored.plaintext, reused };
   }
 

@@ -1,4 +1,5 @@
 // The engine's volume operations in Docker API shapes, on top of the volume store.
+import { promises as fsp } from 'node:fs';
 import type { EventLog } from '../events/log.js';
 import type { VolumeRecord, VolumeStore } from '../volume/store.js';
 import type { Filters } from './engine.js';
@@ -29,6 +30,36 @@ export class VolumeService {
     const v = await this.store.create({ name: opts.Name, driver: opts.Driver, options: opts.DriverOpts, labels: opts.Labels });
     this.events?.record('volume', 'create', v.name, { driver: v.driver });
     return toVolume(v);
+  }
+
+  /** The data directory of a volume, whether or not it exists. */
+  mountpoint(name: string): string {
+    return this.store.mountpoint(name);
+  }
+
+  /**
+   * The volume a container mounts, created on first use. Its data directory is made again if
+   * a crash lost it.
+   */
+  async forContainer(name: string, anonymous = false): Promise<{ name: string; mountpoint: string }> {
+    let v = this.store.get(name);
+    if (!v) {
+      v = await this.store.create({ name, anonymous });
+      this.events?.record('volume', 'create', v.name, { driver: v.driver });
+    }
+    await fsp.mkdir(v.mountpoint, { recursive: true, mode: 0o755 });
+    return v;
+  }
+
+  /** `rm -v` and `run --rm`: the anonymous volumes among `names` that no container mounts any more. */
+  async removeAnonymous(names: readonly string[]): Promise<void> {
+    for (const name of names) {
+      const v = this.store.get(name);
+      // As Docker: a volume another container still mounts stays, without an error.
+      if (!v?.anonymous || this.usersOf(name).length > 0) continue;
+      await this.store.remove(name, []);
+      this.events?.record('volume', 'destroy', name, { driver: v.driver });
+    }
   }
 
   list(filters: Filters = {}): { Volumes: Volume[]; Warnings: string[] } {

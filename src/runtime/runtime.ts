@@ -7,11 +7,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConflictError, errnoCode, InvalidArgumentError, NotFoundError, SystemError } from '../errors.js';
+import { killProcess } from '../sys/background.js';
 import { launchMonitor, runTool, type RunResult } from '../sys/process.js';
-import { toOciJson, type OciProcess } from './spec.js';
+import { toOciJson, type OciProcess, type OciResources } from './spec.js';
 
 export const DEFAULT_RUNTIME_PATH = '/usr/sbin/runc';
 export const DEFAULT_CONMON_PATH = '/usr/bin/conmon';
+export const CRUN_PATH = '/usr/bin/crun';
 
 export interface RuntimeConfig {
   /** The OCI runtime binary (runc). */
@@ -19,6 +21,16 @@ export interface RuntimeConfig {
   /** runc's --root: where it keeps container state (e.g. <runroot>/runc). */
   runtimeRoot: string;
   conmonPath?: string;
+  /**
+   * Another runtime for some containers (`run --runtime crun`): its binary and its own state
+   * root, or undefined for the default one. Asked again for every operation on a container.
+   */
+  runtimeOf?: (id: string) => RuntimeBinary | undefined;
+}
+
+export interface RuntimeBinary {
+  path: string;
+  root: string;
 }
 
 export interface CreateOptions {
@@ -133,21 +145,29 @@ export class OciRuntime {
   readonly runtimePath: string;
   readonly runtimeRoot: string;
   readonly conmonPath: string;
+  private readonly runtimeOf?: (id: string) => RuntimeBinary | undefined;
 
   constructor(config: RuntimeConfig) {
     this.runtimePath = config.runtimePath ?? DEFAULT_RUNTIME_PATH;
     this.runtimeRoot = config.runtimeRoot;
     this.conmonPath = config.conmonPath ?? DEFAULT_CONMON_PATH;
+    this.runtimeOf = config.runtimeOf;
+  }
+
+  /** The runtime binary and state root that drive this container. */
+  binaryFor(id: string): RuntimeBinary {
+    return this.runtimeOf?.(id) ?? { path: this.runtimePath, root: this.runtimeRoot };
   }
 
   /** conmon's command line for `create` (exported for inspection and tests). */
   conmonArgs(opts: CreateOptions, runtimeLog: string): string[] {
+    const rt = this.binaryFor(opts.id);
     const args = [
       '--api-version', '1',
       '-c', opts.id,
       '-u', opts.id,
       '-n', opts.name ?? opts.id,
-      '-r', this.runtimePath,
+      '-r', rt.path,
       '-b', opts.bundleDir,
       '-p', opts.pidFile,
       '--conmon-pidfile', opts.conmonPidFile,
@@ -158,7 +178,7 @@ export class OciRuntime {
       '--full-attach',
       '-l', `k8s-file:${opts.logPath}`,
       '--log-level', 'warning',
-      '--runtime-arg', `--root=${this.runtimeRoot}`,
+      '--runtime-arg', `--root=${rt.root}`,
       '--runtime-arg', '--log-format=json',
       '--runtime-arg', `--log=${runtimeLog}`,
       // A session keyring per container counts against the kernel's per-user key quota (200
@@ -185,7 +205,7 @@ export class OciRuntime {
     if (!/^[\w][\w.-]*$/.test(opts.id)) {
       throw new InvalidArgumentError('invalid_container_id', `invalid container id "${opts.id}"`);
     }
-    for (const d of [opts.exitDir, opts.persistDir, dirname(opts.logPath), this.runtimeRoot]) {
+    for (const d of [opts.exitDir, opts.persistDir, dirname(opts.logPath), this.binaryFor(opts.id).root]) {
       mkdirSync(d, { recursive: true });
     }
     // A leftover exit file from a previous run would make the new one look exited.
@@ -197,6 +217,8 @@ export class OciRuntime {
 
     const result = await launchMonitor(this.conmonPath, this.conmonArgs(opts, runtimeLog), {
       timeoutMs: opts.timeoutMs ?? 120_000,
+      // conmon also drops an "oom" file into its working directory: not the user's.
+      cwd: opts.bundleDir,
     });
     const fail = (why: string): never => {
       const detail = runtimeLogError(runtimeLog) ?? why;
@@ -224,15 +246,17 @@ export class OciRuntime {
     return { pid: sync.data!, conmonPid };
   }
 
-  private runc(args: readonly string[], opts: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<RunResult> {
-    return runTool(this.runtimePath, ['--root', this.runtimeRoot, ...args], {
+  /** Runs the container's runtime (`id`), or the default one for operations on none. */
+  private runc(id: string | null, args: readonly string[], opts: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<RunResult> {
+    const rt = id === null ? { path: this.runtimePath, root: this.runtimeRoot } : this.binaryFor(id);
+    return runTool(rt.path, ['--root', rt.root, ...args], {
       timeoutMs: opts.timeoutMs ?? 60_000,
       input: opts.input,
     });
   }
 
   private async runcOk(what: string, id: string, args: readonly string[]): Promise<void> {
-    const r = await this.runc(args);
+    const r = await this.runc(id, args);
     if (r.code === 0) return;
     const stderr = r.stderr.toString('utf8').trim();
     if (isMissing(stderr)) throw new NotFoundError('no_such_container', `no such container in the runtime: ${id}`);
@@ -248,7 +272,7 @@ export class OciRuntime {
 
   /** The runtime's view of a container, or null when it does not know it (never created or deleted). */
   async state(id: string): Promise<RuntimeState | null> {
-    const r = await this.runc(['state', id]);
+    const r = await this.runc(id, ['state', id]);
     if (r.code !== 0) {
       const stderr = r.stderr.toString('utf8');
       if (isMissing(stderr)) return null;
@@ -258,7 +282,7 @@ export class OciRuntime {
   }
 
   async list(): Promise<RuntimeState[]> {
-    const r = await this.runc(['list', '--format', 'json']);
+    const r = await this.runc(null, ['list', '--format', 'json']);
     if (r.code !== 0) throw new SystemError('runtime_list_failed', `OCI runtime list failed: ${r.stderr.toString('utf8').trim()}`);
     return (JSON.parse(r.stdout.toString('utf8') || 'null') as RuntimeState[] | null) ?? [];
   }
@@ -277,11 +301,24 @@ export class OciRuntime {
   }
 
   /**
+   * Applies new resource limits to a created, running or paused container's cgroup. Limits
+   * left out (or zero) keep their value; runc orders the memory and swap writes so that the
+   * kernel accepts them whichever way they move.
+   */
+  async update(id: string, resources: Omit<OciResources, 'devices'>): Promise<void> {
+    const r = await this.runc(id, ['update', '--resources', '-', id], { input: JSON.stringify(resources) });
+    if (r.code === 0) return;
+    const stderr = r.stderr.toString('utf8').trim();
+    if (isMissing(stderr)) throw new NotFoundError('no_such_container', `no such container in the runtime: ${id}`);
+    throw new SystemError('runtime_update_failed', `OCI runtime update failed for ${id}: ${stderr}`);
+  }
+
+  /**
    * Removes the runtime's state and the container's cgroups. With `force` a running container
    * is killed first. Deleting what the runtime no longer knows is not an error.
    */
   async delete(id: string, force = false): Promise<void> {
-    const r = await this.runc(['delete', ...(force ? ['--force'] : []), id]);
+    const r = await this.runc(id, ['delete', ...(force ? ['--force'] : []), id]);
     if (r.code === 0) return;
     const stderr = r.stderr.toString('utf8').trim();
     if (isMissing(stderr)) return;
@@ -296,11 +333,20 @@ export class OciRuntime {
   async exec(id: string, proc: OciProcess, opts: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<ExecResult> {
     return this.withProcessFile(proc, async (dir, file) => {
       const log = join(dir, 'runc.log');
-      const r = await this.runc(['--log', log, '--log-format', 'json', 'exec', '--process', file, id], {
+      const pidFile = join(dir, 'pid');
+      const r = await this.runc(id, ['--log', log, '--log-format', 'json', 'exec', '--pid-file', pidFile, '--process', file, id], {
         input: opts.input,
         timeoutMs: opts.timeoutMs ?? 0,
       });
-      if (r.code === null) throw new SystemError('exec_killed', `exec in ${id} was killed by ${r.signal}`);
+      if (r.code === null) {
+        // runc dies on the timeout, but the process it started lives on in the container.
+        try {
+          killProcess(Number(readFileSync(pidFile, 'utf8').trim()));
+        } catch {
+          // runc was killed before it wrote the pid: the process never started
+        }
+        throw new SystemError('exec_killed', `exec in ${id} was killed by ${r.signal}`);
+      }
       // The process's own status passes through; runc's failures (before the process ran)
       // are the ones it logged as errors.
       const failure = r.code !== 0 ? runtimeLogError(log) : undefined;
@@ -326,11 +372,12 @@ export class OciRuntime {
     const runtimeLog = join(opts.execDir, 'oci-log');
     for (const f of [pidFile, conmonPidFile, runtimeLog, join(opts.execDir, 'exit')]) rmSync(f, { force: true });
     writeFileSync(file, toOciJson(opts.process));
+    const rt = this.binaryFor(opts.id);
     const args = [
       '--api-version', '1',
       '-c', opts.id,
       '-u', opts.execId,
-      '-r', this.runtimePath,
+      '-r', rt.path,
       '-b', opts.execDir,
       '-p', pidFile,
       '--conmon-pidfile', conmonPidFile,
@@ -340,11 +387,11 @@ export class OciRuntime {
       '--log-level', 'warning',
       '--exec',
       '--exec-process-spec', file,
-      '--runtime-arg', `--root=${this.runtimeRoot}`,
+      '--runtime-arg', `--root=${rt.root}`,
       '--runtime-arg', '--log-format=json',
       '--runtime-arg', `--log=${runtimeLog}`,
     ];
-    const result = await launchMonitor(this.conmonPath, args, { timeoutMs: opts.timeoutMs ?? 60_000 });
+    const result = await launchMonitor(this.conmonPath, args, { timeoutMs: opts.timeoutMs ?? 60_000, cwd: opts.execDir });
     let pid = 0;
     try {
       pid = (JSON.parse(result.syncMessage ?? '{}') as { data?: number }).data ?? 0;

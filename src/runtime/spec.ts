@@ -252,6 +252,8 @@ export interface ContainerSpecInput {
   /** --tmpfs DEST[:OPTIONS], as destination → comma-separated options. */
   tmpfs?: Record<string, string>;
   devices?: DeviceInput[];
+  /** --device-cgroup-rule: devices the container may use without having them (see parseDeviceCgroupRule). */
+  deviceCgroupRules?: OciDeviceCgroup[];
   ulimits?: UlimitInput[];
   sysctls?: Record<string, string>;
   shmSize?: number;
@@ -334,6 +336,16 @@ export function mergeTmpfsOptions(options: readonly string[]): string[] {
 }
 
 /** Parses --device HOST[:CONTAINER[:PERMISSIONS]]. */
+/** Docker's --device-cgroup-rule: "TYPE MAJOR:MINOR ACCESS", e.g. "c 1:3 mr" or "b 8:* rw" ('*' is any). */
+export function parseDeviceCgroupRule(rule: string): OciDeviceCgroup {
+  const m = /^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$/.exec(rule);
+  if (!m) invalid('invalid_device_cgroup_rule', `invalid device cgroup format '${rule}'`);
+  const out: OciDeviceCgroup = { allow: true, type: m[1] as 'a' | 'c' | 'b', access: m[4] };
+  if (m[2] !== '*') out.major = Number(m[2]);
+  if (m[3] !== '*') out.minor = Number(m[3]);
+  return out;
+}
+
 export function parseDeviceFlag(value: string): {
   hostPath: string;
   containerPath: string;
@@ -623,6 +635,7 @@ function devices(input: ContainerSpecInput): { devices: OciDevice[]; rules: OciD
     const type = d.host.type === 'b' ? 'b' : 'c';
     rules.push({ allow: true, type, major: d.host.major, minor: d.host.minor, access: perms });
   }
+  rules.push(...(input.deviceCgroupRules ?? []).map((r) => ({ ...r })));
   return { devices: out, rules };
 }
 

@@ -175,6 +175,8 @@ export class BlobWriter {
   size = 0;
   private hash = createHash('sha256');
   private closed = false;
+  /** The last write issued: a piece abandoned mid-way may still have one in flight. */
+  private lastWrite: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly content: ContentStore,
@@ -192,13 +194,19 @@ export class BlobWriter {
           this.hash.update(b);
           this.size += b.length;
         }
-        this.fh.writev(buffers).then(() => cb(), cb);
+        this.lastWrite = this.fh.writev(buffers).then(() => cb(), cb);
       },
     });
   }
 
+  /** Waits for the writes of abandoned pieces, so that the next piece lands after them. */
+  async settled(): Promise<void> {
+    await this.lastWrite;
+  }
+
   /** Starts over from nothing (a server that ignored a range request sends everything again). */
   async reset(): Promise<void> {
+    await this.settled();
     await this.fh.truncate(0);
     this.hash = createHash('sha256');
     this.size = 0;
@@ -229,6 +237,7 @@ export class BlobWriter {
   private async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.settled();
     await this.fh.close();
   }
 }

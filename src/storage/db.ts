@@ -82,6 +82,53 @@ const migrations: string[] = [
     anonymous     INTEGER NOT NULL DEFAULT 0
   );
   `,
+  // 3: a container's binds and volumes as resolved at create (Docker's MountPoints); NULL for
+  // containers made before, whose binds are read from their HostConfig
+  `
+  ALTER TABLE containers ADD COLUMN mounts TEXT;
+  `,
+  // 4: networks and their endpoints. UNIQUE(network_id, ip) makes address allocation safe
+  // across berth processes: the loser of a race fails its insert and picks again.
+  `
+  CREATE TABLE networks (
+    id            TEXT PRIMARY KEY,          -- 64 hex
+    name          TEXT NOT NULL UNIQUE,
+    driver        TEXT NOT NULL,
+    subnets       TEXT NOT NULL,             -- JSON [{Subnet, Gateway, IPRange?}], IPv4 first
+    internal      INTEGER NOT NULL DEFAULT 0,
+    ipv6          INTEGER NOT NULL DEFAULT 0,
+    labels        TEXT NOT NULL,             -- JSON
+    options       TEXT NOT NULL,             -- JSON
+    created       INTEGER NOT NULL           -- unix ms
+  );
+  CREATE TABLE endpoints (
+    id            TEXT PRIMARY KEY,          -- 64 hex (EndpointID)
+    network_id    TEXT NOT NULL REFERENCES networks(id),
+    container_id  TEXT NOT NULL,
+    name          TEXT NOT NULL,             -- the container's name, resolvable by its peers
+    hostname      TEXT NOT NULL,             -- what the container calls itself in its own hosts file
+    ifname        TEXT NOT NULL,             -- eth0, eth1… inside the container
+    ip            TEXT NOT NULL,
+    ipv6          TEXT,
+    mac           TEXT NOT NULL,
+    aliases       TEXT NOT NULL,             -- JSON
+    hosts_path    TEXT NOT NULL,             -- the container's /etc/hosts, rewritten as peers come and go
+    ports         TEXT NOT NULL DEFAULT '[]', -- JSON: the published ports DNATed to this endpoint
+    UNIQUE (network_id, ip),
+    UNIQUE (network_id, container_id)
+  );
+  CREATE INDEX endpoints_container ON endpoints(container_id);
+  CREATE TABLE attachments (                 -- a container's networks, whether it runs or not
+    container_id  TEXT NOT NULL,
+    network_id    TEXT NOT NULL REFERENCES networks(id),
+    idx           INTEGER NOT NULL,          -- the order of joining: the first network has the default route
+    aliases       TEXT NOT NULL,             -- JSON, --network-alias
+    ipv4          TEXT,                      -- --ip
+    ipv6          TEXT,                      -- --ip6
+    PRIMARY KEY (container_id, network_id)
+  );
+  CREATE INDEX attachments_network ON attachments(network_id);
+  `,
 ];
 
 export const schemaVersion = migrations.length;

@@ -35,7 +35,7 @@ export interface UnpackResult {
 }
 
 // tar-stream fills `pax` with the entry's PAX records (and linkname may be null at run time).
-type TarHeader = Omit<tar.Header, 'pax' | 'linkname'> & {
+export type TarHeader = Omit<tar.Header, 'pax' | 'linkname'> & {
   linkname: string | null;
   pax?: Record<string, string> | null;
   /** Byte-exact SCHILY.xattr.* values, from RawXattrTap. */
@@ -431,7 +431,7 @@ class Extractor {
   }
 }
 
-function writeFully(fd: number, buffers: Buffer[], total: number): void {
+export function writeFully(fd: number, buffers: Buffer[], total: number): void {
   if (total === 0) return;
   let written = fs.writevSync(fd, buffers);
   if (written === total) return;
@@ -440,7 +440,7 @@ function writeFully(fd: number, buffers: Buffer[], total: number): void {
   while (written < rest.length) written += fs.writeSync(fd, rest, written);
 }
 
-function owner(h: TarHeader): [number, number] {
+export function owner(h: TarHeader): [number, number] {
   const id = (paxValue: string | undefined, headerValue: number | undefined, what: string): number => {
     const v = paxValue !== undefined ? Number(paxValue) : headerValue ?? 0;
     if (!Number.isSafeInteger(v) || v < 0 || v > 0xfffffffe) {
@@ -451,12 +451,12 @@ function owner(h: TarHeader): [number, number] {
   return [id(h.pax?.uid, h.uid, 'uid'), id(h.pax?.gid, h.gid, 'gid')];
 }
 
-function mode(h: TarHeader): number {
+export function mode(h: TarHeader): number {
   return (h.mode ?? 0o644) & 0o7777;
 }
 
 /** [atime, mtime] in seconds; PAX records carry sub-second precision the ustar header lacks. */
-function times(h: TarHeader): [number, number] {
+export function times(h: TarHeader): [number, number] {
   const seconds = (v: string | undefined): number | undefined => {
     const n = v === undefined ? NaN : Number(v);
     return Number.isFinite(n) ? n : undefined;
@@ -473,7 +473,7 @@ function times(h: TarHeader): [number, number] {
  * strings tar-stream produced; on any disagreement the tap stops being used and the decoded
  * strings are applied as they are.
  */
-class RawXattrTap extends Transform {
+export class RawXattrTap extends Transform {
   private readonly queue: { size: number; xattrs: Map<string, Buffer> }[] = [];
   private lost = false;
   private readonly header = Buffer.alloc(512);

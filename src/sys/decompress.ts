@@ -1,6 +1,10 @@
-// Layer decompression, chosen by the stream's magic bytes: gzip through zlib, zstd through the
-// host's `zstd` binary (Node 20 has no zstd), anything else passed through as plain tar.
+// Layer decompression, chosen by the stream's magic bytes: gzip through ISA-L's `igzip` when the
+// host has it (several times faster than zlib at inflating, which is most of the cost of a pull)
+// and Node's zlib otherwise, zstd through the host's `zstd` binary (Node 20 has no zstd),
+// anything else passed through as plain tar.
 import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { UnavailableError, errnoCode } from '../errors.js';
@@ -18,18 +22,35 @@ export function detectCompression(head: Buffer): Compression {
 }
 
 export function decompressor(compression: 'gzip' | 'zstd'): Duplex {
+  if (compression === 'zstd') return toolDecompressor('zstd', ['-dcq']);
+  if (igzipAvailable()) return toolDecompressor('igzip', ['-dc']);
   // zlib's default 16 KiB output chunks cost a main-thread callback each; 128 KiB ones made
   // unpacking a 250 MB layer about 40% faster.
-  return compression === 'gzip' ? createGunzip({ chunkSize: 128 * 1024 }) : zstdDecompressor();
+  return createGunzip({ chunkSize: 128 * 1024 });
+}
+
+let igzip: boolean | undefined;
+
+/** Looked up once: a missing optional tool must not cost a failed spawn per layer. */
+function igzipAvailable(): boolean {
+  igzip ??= (process.env.PATH ?? '').split(delimiter).some((dir) => {
+    try {
+      accessSync(join(dir || '.', 'igzip'), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  return igzip;
 }
 
 /**
- * `zstd -dc` as a duplex stream. Its output ends only once the process has exited 0, so a
- * truncated or corrupt input surfaces as an error instead of a silently short stream.
- * Destroying the duplex kills the process.
+ * A decompressing tool (`zstd -dc`, `igzip -dc`) as a duplex stream. Its output ends only once
+ * the process has exited 0, so a truncated or corrupt input surfaces as an error instead of a
+ * silently short stream. Destroying the duplex kills the process.
  */
-function zstdDecompressor(): Duplex {
-  const child = spawn('zstd', ['-dcq'], { stdio: ['pipe', 'pipe', 'pipe'] });
+function toolDecompressor(program: string, args: string[]): Duplex {
+  const child = spawn(program, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   let outputEnded = false;
@@ -42,7 +63,7 @@ function zstdDecompressor(): Duplex {
   };
 
   const duplex = new Duplex({
-    // Once zstd has exited its output is complete (or failed); its exit status decides which,
+    // Once the tool has exited its output is complete (or failed); its exit status decides which,
     // so input it no longer reads is dropped rather than left pending forever.
     write(chunk: Buffer, _enc, cb) {
       if (exited !== undefined) return cb();
@@ -73,7 +94,7 @@ function zstdDecompressor(): Duplex {
       return;
     }
     const why = stderr.trim() || (exited.signal ? `killed by ${exited.signal}` : `exit status ${exited.code}`);
-    duplex.destroy(new Error(`zstd: ${why}`));
+    duplex.destroy(new Error(`${program}: ${why}`));
   };
 
   child.stdout.on('data', (chunk: Buffer) => {
@@ -90,12 +111,12 @@ function zstdDecompressor(): Duplex {
   child.stderr.on('data', (s: string) => {
     if (stderr.length < 4096) stderr += s;
   });
-  // zstd may exit before reading all its input (corrupt data): the exit status is what counts.
+  // The tool may exit before reading all its input (corrupt data): the exit status is what counts.
   child.stdin.on('error', (err) => {
     if (errnoCode(err) !== 'EPIPE') duplex.destroy(err);
   });
   child.on('error', (err) =>
-    duplex.destroy(new UnavailableError('zstd_unavailable', `cannot run zstd to decompress a zstd layer (is the zstd package installed?): ${err.message}`, { cause: err })),
+    duplex.destroy(new UnavailableError(`${program}_unavailable`, `cannot run ${program} to decompress a layer (is the ${program === 'igzip' ? 'isal' : program} package installed?): ${err.message}`, { cause: err })),
   );
   child.on('close', (code, signal) => {
     exited = { code, signal };

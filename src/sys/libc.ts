@@ -1,5 +1,5 @@
 // Thin koffi bindings for the libc calls Node does not expose (mknod, mount, umount2, xattrs,
-// chdir). Calls are synchronous: each is a single short syscall, and mountIn() depends
+// chdir, openat2). Calls are synchronous: each is a single short syscall, and mountIn() depends
 // on nothing else running between its chdir and its mount. Failures throw errors shaped like
 // Node's fs errors (code, errno, syscall, path) so errnoCode() and callers treat them alike.
 import { openSync, closeSync } from 'node:fs';
@@ -15,6 +15,9 @@ const c = {
   mknod: libc.func('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
   lsetxattr: libc.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)'),
   lgetxattr: libc.func('intptr_t lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)'),
+  llistxattr: libc.func('intptr_t llistxattr(const char *path, _Out_ void *list, size_t size)'),
+  // glibc has no openat2() wrapper; the syscall is reached through syscall(2).
+  syscall: libc.func('long syscall(long number, ...)'),
   chdir: libc.func('int chdir(const char *path)'),
   fchdir: libc.func('int fchdir(int fd)'),
 };
@@ -43,7 +46,19 @@ function check(result: number | bigint, syscall: string, path?: string): number 
 export const MS_RDONLY = 0x1;
 export const MS_REMOUNT = 0x20;
 export const MS_BIND = 0x1000;
+export const MS_REC = 0x4000;
 export const MNT_DETACH = 0x2;
+
+/** open(2) flags Node's fs.constants lacks. */
+export const O_PATH = 0o10000000;
+const O_CLOEXEC = 0o2000000;
+
+/** openat2(2) resolve flags. */
+export const RESOLVE_NO_MAGICLINKS = 0x02;
+export const RESOLVE_IN_ROOT = 0x10;
+
+/** The same number on every architecture (syscalls added since 5.1 share one table). */
+const SYS_OPENAT2 = 437;
 
 export const S_IFIFO = 0o010000;
 export const S_IFCHR = 0o020000;
@@ -89,8 +104,42 @@ export function umount2(target: string, flags: number): void {
   check(c.umount2(target, flags), 'umount2', target);
 }
 
+/**
+ * openat2(2): opens `path` relative to the directory `dirFd` with `resolve` restrictions
+ * (RESOLVE_IN_ROOT makes `dirFd` the root for every symlink and ".." on the way). Returns the
+ * new descriptor; a rename elsewhere in the tree during the lookup (EAGAIN) is retried.
+ */
+export function openat2(dirFd: number, path: string, flags: number, resolve: number): number {
+  const how = Buffer.alloc(24);
+  how.writeBigUInt64LE(BigInt(flags | O_CLOEXEC), 0);
+  how.writeBigUInt64LE(BigInt(resolve), 16);
+  for (let attempt = 0; ; attempt++) {
+    const fd = Number(c.syscall(SYS_OPENAT2, 'int', dirFd, 'const char *', path, 'void *', how, 'size_t', how.length));
+    if (fd >= 0) return fd;
+    const errno = koffi.errno();
+    if (errno !== osConstants.errno.EAGAIN || attempt >= 100) throw new SyscallError('openat2', errno, path);
+  }
+}
+
 export function lsetxattr(path: string, name: string, value: Buffer): void {
   check(c.lsetxattr(path, name, value, value.length, 0), 'lsetxattr', path);
+}
+
+/** The names of a file's extended attributes (of the link itself for a symlink). */
+export function llistxattr(path: string): string[] {
+  let size = 4096;
+  for (;;) {
+    const buf = Buffer.alloc(size);
+    const n = Number(c.llistxattr(path, buf, buf.length));
+    if (n >= 0) return buf.subarray(0, n).toString('utf8').split('\0').filter((name) => name !== '');
+    const errno = koffi.errno();
+    if (errno === osConstants.errno.ERANGE && size < 1 << 20) {
+      size *= 16;
+      continue;
+    }
+    if (errno === osConstants.errno.EOPNOTSUPP) return [];
+    throw new SyscallError('llistxattr', errno, path);
+  }
 }
 
 /** The value of an extended attribute, or undefined when the file does not have it. */

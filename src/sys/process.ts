@@ -65,7 +65,7 @@ export interface MonitorLaunchResult {
 export function launchMonitor(
   file: string,
   args: readonly string[],
-  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {},
 ): Promise<MonitorLaunchResult> {
   const SYNC_FD = 3;
   const START_FD = 4;
@@ -74,6 +74,7 @@ export function launchMonitor(
       env: { ...(opts.env ?? process.env), _OCI_SYNCPIPE: String(SYNC_FD), _OCI_STARTPIPE: String(START_FD) },
       stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
       detached: true,
+      cwd: opts.cwd,
     });
     const sync = child.stdio[SYNC_FD] as Readable;
     const start = child.stdio[START_FD] as Writable;

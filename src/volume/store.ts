@@ -47,11 +47,15 @@ export class VolumeStore {
 
   /**
    * Creates a volume, or returns the existing one of that name as Docker does when the
-   * driver matches. An empty name makes an anonymous volume with a random 64-hex name.
+   * driver matches. An empty name makes an anonymous volume with a random 64-hex name; a
+   * container names its anonymous volumes itself, before they exist.
    */
-  async create(opts: { name?: string; driver?: string; labels?: Record<string, string>; options?: Record<string, string> }): Promise<VolumeRecord> {
-    const anonymous = !opts.name;
+  async create(opts: { name?: string; driver?: string; labels?: Record<string, string>; options?: Record<string, string>; anonymous?: boolean }): Promise<VolumeRecord> {
+    const anonymous = opts.anonymous ?? !opts.name;
     const name = opts.name || randomBytes(32).toString('hex');
+    if (/^[a-zA-Z0-9]$/.test(name)) {
+      throw new InvalidArgumentError('invalid_volume_name', `create ${name}: volume name is too short, names should be at least two alphanumeric characters`);
+    }
     if (!validVolumeName.test(name)) {
       throw new InvalidArgumentError(
         'invalid_volume_name',

@@ -39,6 +39,8 @@ export function berthAsync(root: string, args: string[], opts: { input?: string 
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    // berth may exit without reading its stdin; its exit status tells what happened.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input);
   });
 }

@@ -2,23 +2,30 @@
 // round trips with digests preserved, by digest, all tags, multi-platform indexes, mirrors,
 // chunked uploads, cross-repository mounts, and a proxy that corrupts, cuts and fails.
 import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { berthAsync } from '../helpers/cli.js';
-import { craftImage, dockerArchive, dockerAvailable, run, sha256, twoLayers, type CraftedImage } from '../helpers/images.js';
+import { craftImage, dockerArchive, dockerAvailable, run, sha256, tarBuffer, twoLayers, type CraftedImage, type TarFile } from '../helpers/images.js';
 import { putManifest, registryAvailable, startProxy, startRegistry, uploadBlob, type TestRegistry } from '../helpers/registry.js';
 import { isRoot, tempDir } from '../helpers/root.js';
 
 const skip = (!isRoot && 'needs root (layers are unpacked with their owners)') || (!registryAvailable && 'docker-registry is not installed');
 
 const dockerUp = await dockerAvailable();
+const zstdAvailable = spawnSync('zstd', ['--version']).status === 0;
 let work: { dir: string; cleanup: () => void };
 let registry: TestRegistry;
 let image: CraftedImage;
 /** The 1.5 MB of random bytes in the image's middle layer: big enough to cut a download in. */
 const bigFile = randomBytes(1536 * 1024);
+const layerFiles: TarFile[][] = [
+  twoLayers[0],
+  [{ name: 'data/', type: 'directory' }, { name: 'data/big.bin', data: bigFile }, { name: 'data/small.txt', data: 'compressible '.repeat(10000) }],
+  twoLayers[1],
+];
 const savedEnv = { BERTH_CONFIG: process.env.BERTH_CONFIG, DOCKER_CONFIG: process.env.DOCKER_CONFIG };
 let roots = 0;
 
@@ -80,10 +87,7 @@ describe('registry without auth', { skip }, () => {
     process.env.DOCKER_CONFIG = join(work.dir, 'docker');
     setConfig({});
     registry = await startRegistry(join(work.dir, 'registry'));
-    image = await craftImage({
-      layers: [twoLayers[0], [{ name: 'data/', type: 'directory' }, { name: 'data/big.bin', data: bigFile }, { name: 'data/small.txt', data: 'compressible '.repeat(10000) }], twoLayers[1]],
-      compress: 'gzip',
-    });
+    image = await craftImage({ layers: layerFiles, compress: 'gzip' });
   });
   after(async () => {
     await registry?.stop();
@@ -130,6 +134,17 @@ describe('registry without auth', { skip }, () => {
     const again = await ok(dst, ['pull', name]);
     assert.equal(again, `v1: Pulling from round/trip\nDigest: ${manifest.digest}\nStatus: Image is up to date for ${name}\n${name}\n`);
     assert.equal(await ok(freshRoot(), ['pull', '-q', name]), `${name}\n`);
+
+    // An image sharing the two lower layers: those are not fetched again.
+    const sibling = await craftImage({ layers: [layerFiles[0], layerFiles[1], [{ name: 'etc/', type: 'directory' }, { name: 'etc/sibling', data: 'yes\n' }]], compress: 'gzip' });
+    const siblingName = `${registry.host}/round/sibling:v1`;
+    const siblingSrc = freshRoot();
+    await ok(siblingSrc, ['load'], await dockerArchive([sibling]));
+    await ok(siblingSrc, ['tag', sibling.configDigest, siblingName]);
+    await ok(siblingSrc, ['push', '-q', siblingName]);
+    const shared = await ok(dst, ['pull', siblingName]);
+    for (const l of sibling.layers.slice(0, 2)) assert.ok(shared.includes(`${sha256(l).slice(7, 19)}: Already exists\n`), shared);
+    assert.ok(shared.includes(`${sha256(sibling.layers[2]).slice(7, 19)}: Pull complete\n`), shared);
   });
 
   it('pulls by digest, keeping the image untagged with its RepoDigest', async () => {
@@ -200,6 +215,36 @@ describe('registry without auth', { skip }, () => {
     const none = await berthAsync(freshRoot(), ['pull', '--platform', 'linux/s390x', name]);
     assert.equal(none.code, 1);
     assert.match(none.stderr, /no matching manifest for linux\/s390x .*\(available: linux\/amd64, linux\/arm64\/v8\)/);
+  });
+
+  it('pulls zstd and uncompressed layers', { skip: !zstdAvailable && 'zstd is not installed' }, async () => {
+    const repo = 'mixed/compression';
+    const tars = [await tarBuffer([{ name: 'zstd.txt', data: 'from a zstd layer\n' }]), await tarBuffer([{ name: 'plain.txt', data: 'from a plain layer\n' }])];
+    const blobs = [execFileSync('zstd', ['-q', '-c'], { input: tars[0] }), tars[1]];
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: tars.map((t) => sha256(t)) } }));
+    for (const b of [...blobs, config]) await uploadBlob(registry.url, repo, b, sha256(b));
+    const m = Buffer.from(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+      layers: [
+        { mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd', digest: sha256(blobs[0]), size: blobs[0].length },
+        { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(blobs[1]), size: blobs[1].length },
+      ],
+    }));
+    await putManifest(registry.url, repo, 'v1', m, 'application/vnd.oci.image.manifest.v1+json');
+    const dst = freshRoot();
+    await ok(dst, ['pull', `${registry.host}/${repo}:v1`]);
+    const img = await inspect(dst, `${registry.host}/${repo}:v1`);
+    assert.deepEqual(img.RootFS.Layers, tars.map((t) => sha256(t)));
+    assert.deepEqual(img.RepoDigests, [`${registry.host}/${repo}@${sha256(m)}`]);
+    const files = readdirSync(join(dst, 'layers')).flatMap((d) => (existsSync(join(dst, 'layers', d, 'diff')) ? readdirSync(join(dst, 'layers', d, 'diff')) : []));
+    assert.deepEqual(files.sort(), ['plain.txt', 'zstd.txt']);
+    // Pushed elsewhere, the manifest stays what it was: OCI, zstd and all.
+    const again = `${registry.host}/mixed/again:v1`;
+    await ok(dst, ['tag', `${registry.host}/${repo}:v1`, again]);
+    await ok(dst, ['push', '-q', again]);
+    assert.equal((await registryManifest('mixed/again', 'v1')).digest, sha256(m));
   });
 
   it('pulls through a mirror configured for any registry', async () => {
@@ -278,6 +323,18 @@ describe('registry without auth', { skip }, () => {
       assert.ok(!state.blobs.includes(bad.slice(7)), 'the corrupt blob is not stored');
       assert.deepEqual(state.layerDirs, [], 'no layer is left unpacked');
       assert.deepEqual(state.tmp, [], 'no temp file is left');
+
+      // The next attempt fetches only what the failed one did not verify and keep.
+      const clean = await startProxy(registry.url, []);
+      try {
+        await ok(dst, ['pull', `${clean.host}/corrupt/me:v1`]);
+        const fetched = clean.log.filter((l) => l.method === 'GET' && l.path.includes('/blobs/')).map((l) => l.path.split('/blobs/sha256:')[1]);
+        assert.ok(fetched.includes(bad.slice(7)));
+        for (const hex of fetched) assert.ok(!state.blobs.includes(hex), `blob ${hex} was already stored and fetched again`);
+        assert.deepEqual(unpackedBigFile(dst), bigFile);
+      } finally {
+        await clean.stop();
+      }
     } finally {
       await proxy.stop();
     }

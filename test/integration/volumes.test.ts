@@ -46,7 +46,7 @@ test('volumes: bad names and drivers are refused, nothing stored', async () => {
   const { service, store, cleanup } = setup();
   try {
     await assert.rejects(service.create({ Name: '/host/dir' }), /includes invalid characters for a local volume name/);
-    await assert.rejects(service.create({ Name: 'x' }), /invalid characters/);
+    await assert.rejects(service.create({ Name: 'x' }), /create x: volume name is too short, names should be at least two alphanumeric characters/);
     await assert.rejects(service.create({ Name: 'ok1', Driver: 'nfs' }), /driver "nfs" is not available/);
     await assert.rejects(service.create({ Name: 'ok2', DriverOpts: { colour: 'red' } }), /invalid option key: "colour"/);
     assert.deepEqual(store.list(), []);

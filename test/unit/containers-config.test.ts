@@ -53,13 +53,18 @@ describe('container config', () => {
     assert.deepEqual(hc.LogConfig, { Type: 'k8s-file', Config: {} });
     assert.equal(normalizeHostConfig({ NetworkMode: 'default' }).NetworkMode, 'none');
     assert.equal(normalizeHostConfig({ NetworkMode: 'host' }).NetworkMode, 'host');
-    assert.throws(() => normalizeHostConfig({ NetworkMode: 'bridge' }), /bridge networking is not available/);
-    assert.throws(() => normalizeHostConfig({ NetworkMode: 'mynet' }), /network mynet not found/);
+    // Networks by name pass through: the engine checks that they exist.
+    assert.equal(normalizeHostConfig({ NetworkMode: 'bridge' }).NetworkMode, 'bridge');
+    assert.equal(normalizeHostConfig({ NetworkMode: 'mynet' }).NetworkMode, 'mynet');
     assert.throws(() => normalizeHostConfig({ AutoRemove: true, RestartPolicy: { Name: 'always' } }), /cannot specify both --restart and --rm/);
     assert.throws(() => normalizeHostConfig({ RestartPolicy: { Name: 'always', MaximumRetryCount: 2 } }), /maximum retry count can only be used with 'on-failure'/);
     assert.throws(() => normalizeHostConfig({ RestartPolicy: { Name: 'sometimes' as 'no' } }), /invalid restart policy 'sometimes'/);
-    assert.throws(() => normalizeHostConfig({ Binds: ['myvolume:/data'] }), /named volumes are not available/);
-    assert.throws(() => normalizeHostConfig({ Binds: ['/data'] }), /anonymous volumes are not available/);
+    assert.doesNotThrow(() => normalizeHostConfig({ Binds: ['myvolume:/data', '/anon', 'v2:/x:ro,nocopy'], VolumesFrom: ['other:ro'] }));
+    assert.throws(() => normalizeHostConfig({ Binds: ['/x:rw'] }), /invalid volume specification: '\/x:rw'/);
+    assert.throws(() => normalizeHostConfig({ Binds: ['vol:/x:rprivate'] }), /type "volume": field BindOptions must not be specified/);
+    assert.throws(() => normalizeHostConfig({ Binds: ['/h:/x:nocopy'] }), /type "bind": field VolumeOptions must not be specified/);
+    assert.throws(() => normalizeHostConfig({ Binds: ['vol:x'] }), /invalid mount path: 'x' mount path must be absolute/);
+    assert.throws(() => normalizeHostConfig({ VolumesFrom: ['other:rx'] }), /invalid mode: rx/);
     assert.throws(() => normalizeHostConfig({ Binds: ['/a:/b:bogus'] }), /invalid mode: bogus/);
     assert.throws(() => normalizeHostConfig({ SecurityOpt: ['apparmor=myprofile'] }), /AppArmor profiles are not supported/);
     assert.throws(() => normalizeHostConfig({ SecurityOpt: ['nonsense'] }), /Invalid --security-opt/);
@@ -100,6 +105,7 @@ describe('status and signals', () => {
     book: initialBook(),
     created: 0,
     bootId: '',
+    mounts: [],
   });
   const now = Date.parse('2024-01-01T00:10:00Z');
 

@@ -42,13 +42,15 @@ const entry = (architecture: string, variant?: string, os = 'linux'): Descriptor
   platform: { os, architecture, ...(variant ? { variant } : {}) },
 });
 
-test('select: the best match of an index, ignoring attestations', () => {
+test('select: the best match of an index, never an attestation', () => {
   const index = [entry('amd64'), entry('arm', 'v6'), entry('arm', 'v7'), entry('arm64', 'v8'), entry('unknown', undefined, 'unknown')];
   assert.equal(selectPlatformManifest(index, parsePlatform('linux/amd64')), index[0]);
   assert.equal(selectPlatformManifest(index, parsePlatform('linux/arm/v7')), index[2]);
   assert.equal(selectPlatformManifest([index[1], index[0]], parsePlatform('linux/arm/v7')), index[1], 'v6 runs on v7');
   assert.equal(selectPlatformManifest(index, parsePlatform('linux/arm64')), index[3]);
   assert.equal(selectPlatformManifest(index, parsePlatform('linux/s390x')), undefined);
-  assert.equal(selectPlatformManifest([{ ...index[0], platform: undefined }], parsePlatform('linux/amd64')), undefined);
+  const unnamed = { ...index[0], platform: undefined };
+  assert.equal(selectPlatformManifest([unnamed, index[3]], parsePlatform('linux/s390x')), unnamed, 'an entry naming no platform is the last resort');
+  assert.equal(selectPlatformManifest([unnamed, index[3]], parsePlatform('linux/arm64')), index[3]);
   assert.deepEqual(availablePlatforms(index), ['linux/amd64', 'linux/arm/v6', 'linux/arm/v7', 'linux/arm64/v8']);
 });

@@ -134,7 +134,7 @@ describe('run flags', () => {
     assert.throws(() => parse(['--restart', 'on-failure:x', 'busybox']), /maximum retry count must be an integer/);
     assert.throws(() => parse(['--device', 'sda', 'busybox']), /invalid device specification/);
     assert.throws(() => parse(['--security-opt', 'seccomp=/nope.json', 'busybox']), /opening seccomp profile \(\/nope.json\) failed/);
-    assert.throws(() => parse(['-p', '8080:80', 'busybox']), /bridge networking/);
+    assert.throws(() => parse(['-P', 'busybox']), /publishing all exposed ports/);
   });
 
   it('parses volumes and --mount', () => {
@@ -145,6 +145,11 @@ describe('run flags', () => {
       { Type: 'tmpfs', Target: '/cache', TmpfsOptions: { SizeBytes: 64 * 1024 * 1024, Mode: 0o1770 } },
     ]);
     assert.equal(parseMountFlag('source=vol,target=/x').Type, 'volume', 'a volume by default, as docker');
+    assert.deepEqual(parseMountFlag('type=volume,src=vol,dst=/x,volume-nocopy'), { Type: 'volume', Source: 'vol', Target: '/x', VolumeOptions: { NoCopy: true } });
+    const anon = parse(['-v', '/anon', '-v', 'named:/n', '--volumes-from', 'other:ro', 'busybox']);
+    assert.deepEqual(anon.body.Volumes, { '/anon': {} }, "as docker's CLI: a lone path is an anonymous volume in Config.Volumes");
+    assert.deepEqual(anon.body.HostConfig?.Binds, ['named:/n']);
+    assert.deepEqual(anon.body.HostConfig?.VolumesFrom, ['other:ro']);
     assert.throws(() => parseMountFlag('type=bind,src=/a'), /target is required/);
     assert.throws(() => parseMountFlag('type=bind,src=/a,dst=/b,color=red'), /unexpected key 'color'/);
   });

@@ -1,7 +1,7 @@
 // Container commands: run, create, start, stop, restart, kill, rm, ps, logs, wait, rename,
 // pause, unpause, top, exec, attach, container prune/inspect, and the hidden
 // `container cleanup` that conmon runs when a container exits.
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import type { ContainerAttachment, ContainerSummary, Engine } from '../../engine/engine.js';
 import { BerthError, InvalidArgumentError } from '../../errors.js';
@@ -95,6 +95,31 @@ async function createContainer(engine: Engine, req: RunRequest): Promise<string>
   return created.Id;
 }
 
+/**
+ * --cidfile: docker refuses a file that exists (another container may own it), and removes
+ * the file it made when the create fails.
+ */
+async function createWithCidfile(engine: Engine, req: RunRequest): Promise<string> {
+  const file = req.cidfile;
+  if (!file) return createContainer(engine, req);
+  try {
+    writeFileSync(file, '', { flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new InvalidArgumentError('cidfile_exists', `container ID file found, make sure the other container isn't running or delete ${file}`);
+    }
+    throw new InvalidArgumentError('cidfile_create', `failed to create the container ID file: ${(err as Error).message}`);
+  }
+  try {
+    const id = await createContainer(engine, req);
+    writeFileSync(file, id);
+    return id;
+  } catch (err) {
+    rmSync(file, { force: true });
+    throw err;
+  }
+}
+
 interface AttachedRun {
   tty: boolean;
   stdin: boolean;
@@ -114,7 +139,7 @@ interface AttachedRun {
 async function attachAndRun(engine: Engine, id: string, o: AttachedRun): Promise<number> {
   // A container that cannot start is removed when --rm asked for it (preparing it happens on attach).
   const failed = async (err: unknown): Promise<never> => {
-    if (o.removeOnFailure) await engine.containerRemove(id, { force: true }).catch(() => undefined);
+    if (o.removeOnFailure) await engine.containerRemove(id, { force: true, volumes: true }).catch(() => undefined);
     throw err;
   };
   const attachment: ContainerAttachment = await engine
@@ -189,7 +214,7 @@ function runFlagsAction(cli: Cli, run: boolean) {
         const req = buildRunRequest(o, image, command, { env: process.env, readFile: (p) => readFileSync(p, 'utf8') });
         if (req.body.Tty && process.stdout.isTTY) req.body.HostConfig = { ...req.body.HostConfig, ConsoleSize: [process.stdout.rows, process.stdout.columns] };
         mark('parse flags');
-        const id = await createContainer(engine, req);
+        const id = await createWithCidfile(engine, req);
         if (!run) {
           process.stdout.write(id + '\n');
           return 0;
@@ -198,7 +223,7 @@ function runFlagsAction(cli: Cli, run: boolean) {
           try {
             await engine.containerStart(id);
           } catch (err) {
-            if (req.body.HostConfig?.AutoRemove) await engine.containerRemove(id, { force: true }).catch(() => undefined);
+            if (req.body.HostConfig?.AutoRemove) await engine.containerRemove(id, { force: true, volumes: true }).catch(() => undefined);
             throw err;
           } finally {
             // As docker does, the ID is printed even when the start fails.
@@ -265,9 +290,10 @@ function psRow(c: ContainerSummary, trunc: boolean): Record<string, string> {
     Size: c.SizeRw === undefined ? '' : `${humanSize(c.SizeRw)} (virtual ${humanSize(c.SizeRootFs ?? 0)})`,
     Names: c.Names.map((n) => n.replace(/^\//, '')).join(','),
     Labels: Object.entries(c.Labels ?? {}).map(([k, v]) => `${k}=${v}`).join(','),
-    Mounts: c.Mounts.map((m) => m.Source).join(','),
+    // Docker's column: a volume by name, a bind by its host path.
+    Mounts: c.Mounts.map((m) => (trunc ? ellipsis(m.Name || m.Source, 15) : m.Name || m.Source)).join(','),
     Networks: Object.keys(c.NetworkSettings.Networks).join(','),
-    LocalVolumes: '0',
+    LocalVolumes: String(c.Mounts.filter((m) => m.Driver === 'local').length),
   };
 }
 

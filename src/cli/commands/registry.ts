@@ -69,9 +69,9 @@ export function registerRegistryCommands(cli: Cli): void {
     .action((server: string | undefined, o: { username?: string; password?: string; passwordStdin?: boolean }) =>
       cli.run(async (engine) => {
         let { username, password } = o;
-        if (password !== undefined && o.passwordStdin) throw new UsageError('--password and --password-stdin are mutually exclusive');
+        if (password !== undefined && o.passwordStdin) throw new InvalidArgumentError('invalid_flags', '--password and --password-stdin are mutually exclusive');
         if (o.passwordStdin) {
-          if (!username) throw new UsageError('Must provide --username with --password-stdin');
+          if (!username) throw new InvalidArgumentError('invalid_flags', 'Must provide --username with --password-stdin');
           password = (await readAll(process.stdin)).replace(/\r?\n$/, '');
         } else if (password !== undefined) {
           process.stderr.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');

@@ -2,10 +2,11 @@
 // of a container create request (Docker's Config + HostConfig). Pure apart from reading the
 // files some flags name (--env-file, --label-file, a seccomp profile), which is injected.
 import type { Command } from 'commander';
-import type { ContainerCreateBody, DeviceMapping, HostConfig, MountSpec, Ulimit } from '../../engine/engine.js';
+import type { ContainerCreateBody, ContainerUpdateBody, DeviceMapping, HealthConfig, HostConfig, MountSpec, ThrottleDevice, Ulimit } from '../../engine/engine.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { parseDeviceFlag } from '../../runtime/spec.js';
-import { parseBytes } from '../units.js';
+import { parseDeviceCgroupRule, parseDeviceFlag } from '../../runtime/spec.js';
+import { parseBytes, parseDuration } from '../units.js';
+import { parsePublish } from '../ports.js';
 
 type Kind = 'bool' | 'string' | 'list';
 
@@ -23,6 +24,8 @@ export const RUN_FLAGS: readonly FlagDef[] = [
   { flags: '--cap-add <cap>', kind: 'list', help: 'Add Linux capabilities' },
   { flags: '--cap-drop <cap>', kind: 'list', help: 'Drop Linux capabilities' },
   { flags: '--cgroup-parent <string>', kind: 'string', help: 'Optional parent cgroup for the container' },
+  { flags: '--cgroupns <string>', kind: 'string', help: 'Cgroup namespace to use (host|private)' },
+  { flags: '--cidfile <string>', kind: 'string', help: 'Write the container ID to the file' },
   { flags: '--cpu-period <int>', kind: 'string', help: 'Limit CPU CFS (Completely Fair Scheduler) period' },
   { flags: '--cpu-quota <int>', kind: 'string', help: 'Limit CPU CFS (Completely Fair Scheduler) quota' },
   { flags: '-c, --cpu-shares <int>', kind: 'string', help: 'CPU shares (relative weight)' },
@@ -31,14 +34,27 @@ export const RUN_FLAGS: readonly FlagDef[] = [
   { flags: '--cpuset-mems <string>', kind: 'string', help: 'MEMs in which to allow execution (0-3, 0,1)' },
   { flags: '-d, --detach', kind: 'bool', help: 'Run container in background and print container ID' },
   { flags: '--device <device>', kind: 'list', help: 'Add a host device to the container' },
+  { flags: '--device-cgroup-rule <rule>', kind: 'list', help: 'Add a rule to the cgroup allowed devices list' },
+  { flags: '--device-read-bps <list>', kind: 'list', help: 'Limit read rate (bytes per second) from a device' },
+  { flags: '--device-read-iops <list>', kind: 'list', help: 'Limit read rate (IO per second) from a device' },
+  { flags: '--device-write-bps <list>', kind: 'list', help: 'Limit write rate (bytes per second) to a device' },
+  { flags: '--device-write-iops <list>', kind: 'list', help: 'Limit write rate (IO per second) to a device' },
   { flags: '--domainname <string>', kind: 'string', help: 'Container NIS domain name' },
   { flags: '--entrypoint <string>', kind: 'string', help: 'Overwrite the default ENTRYPOINT of the image' },
   { flags: '-e, --env <var>', kind: 'list', help: 'Set environment variables' },
   { flags: '--env-file <file>', kind: 'list', help: 'Read in a file of environment variables' },
+  { flags: '--expose <port>', kind: 'list', help: 'Expose a port or a range of ports' },
   { flags: '--group-add <group>', kind: 'list', help: 'Add additional groups to join' },
+  { flags: '--health-cmd <string>', kind: 'string', help: 'Command to run to check health' },
+  { flags: '--health-interval <duration>', kind: 'string', help: 'Time between running the check (ms|s|m|h) (default 0s)' },
+  { flags: '--health-retries <int>', kind: 'string', help: 'Consecutive failures needed to report unhealthy' },
+  { flags: '--health-start-period <duration>', kind: 'string', help: 'Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)' },
+  { flags: '--health-timeout <duration>', kind: 'string', help: 'Maximum time to allow one check to run (ms|s|m|h) (default 0s)' },
   { flags: '-h, --hostname <string>', kind: 'string', help: 'Container host name' },
   { flags: '--init', kind: 'bool', help: 'Run an init inside the container that forwards signals and reaps processes' },
   { flags: '-i, --interactive', kind: 'bool', help: 'Keep STDIN open even if not attached' },
+  { flags: '--ip <address>', kind: 'string', help: 'IPv4 address (e.g., 172.30.100.104)' },
+  { flags: '--ip6 <address>', kind: 'string', help: 'IPv6 address (e.g., 2001:db8::33)' },
   { flags: '--ipc <string>', kind: 'string', help: 'IPC mode to use' },
   { flags: '-l, --label <label>', kind: 'list', help: 'Set meta data on a container' },
   { flags: '--label-file <file>', kind: 'list', help: 'Read in a line delimited file of labels' },
@@ -50,8 +66,10 @@ export const RUN_FLAGS: readonly FlagDef[] = [
   { flags: '--memory-swappiness <int>', kind: 'string', help: 'Tune container memory swappiness (0 to 100)' },
   { flags: '--mount <mount>', kind: 'list', help: 'Attach a filesystem mount to the container' },
   { flags: '--name <string>', kind: 'string', help: 'Assign a name to the container' },
-  { flags: '--network <network>', kind: 'string', help: 'Connect a container to a network (none, host, container:<name|id>)' },
+  { flags: '--network <network>', kind: 'string', help: 'Connect a container to a network (none, host, bridge, container:<name|id>, or a network name or id)' },
   { flags: '--net <network>', kind: 'string', help: 'Connect a container to a network', hidden: true },
+  { flags: '--network-alias <alias>', kind: 'list', help: 'Add network-scoped alias for the container' },
+  { flags: '--no-healthcheck', kind: 'bool', help: 'Disable any container-specified HEALTHCHECK' },
   { flags: '--oom-kill-disable', kind: 'bool', help: 'Disable OOM Killer' },
   { flags: '--oom-score-adj <int>', kind: 'string', help: "Tune host's OOM preferences (-1000 to 1000)" },
   { flags: '--pid <string>', kind: 'string', help: 'PID namespace to use' },
@@ -64,6 +82,7 @@ export const RUN_FLAGS: readonly FlagDef[] = [
   { flags: '--read-only', kind: 'bool', help: "Mount the container's root filesystem as read only" },
   { flags: '--restart <string>', kind: 'string', help: 'Restart policy to apply when a container exits (default "no")' },
   { flags: '--rm', kind: 'bool', help: 'Automatically remove the container when it exits' },
+  { flags: '--runtime <string>', kind: 'string', help: 'Runtime to use for this container (runc)' },
   { flags: '--security-opt <opt>', kind: 'list', help: 'Security Options' },
   { flags: '--shm-size <bytes>', kind: 'string', help: 'Size of /dev/shm' },
   { flags: '--stop-signal <string>', kind: 'string', help: 'Signal to stop the container' },
@@ -73,8 +92,10 @@ export const RUN_FLAGS: readonly FlagDef[] = [
   { flags: '-t, --tty', kind: 'bool', help: 'Allocate a pseudo-TTY' },
   { flags: '--ulimit <ulimit>', kind: 'list', help: 'Ulimit options' },
   { flags: '-u, --user <string>', kind: 'string', help: 'Username or UID (format: <name|uid>[:<group|gid>])' },
+  { flags: '--userns <string>', kind: 'string', help: 'User namespace to use (host)' },
   { flags: '--uts <string>', kind: 'string', help: 'UTS namespace to use' },
-  { flags: '-v, --volume <volume>', kind: 'list', help: 'Bind mount a volume (host-path:container-path[:options])' },
+  { flags: '-v, --volume <volume>', kind: 'list', help: 'Bind mount a volume (host-path|volume-name:container-path[:options], or container-path for an anonymous volume)' },
+  { flags: '--volumes-from <container>', kind: 'list', help: 'Mount volumes from the specified container(s)' },
   { flags: '-w, --workdir <string>', kind: 'string', help: 'Working directory inside the container' },
 ];
 
@@ -91,6 +112,8 @@ export interface RunRequest {
   detach: boolean;
   /** Forward SIGINT/SIGTERM and friends to the container (foreground, without a TTY). */
   sigProxy: boolean;
+  /** --cidfile: where to write the container's ID. */
+  cidfile?: string;
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -265,6 +288,10 @@ export function parseMountFlag(value: string): MountSpec {
       }
       case 'consistency':
         break;
+      case 'volume-nocopy':
+        spec.Type = 'volume';
+        spec.VolumeOptions = { ...spec.VolumeOptions, NoCopy: bool(key, v) };
+        break;
       default:
         if (key.startsWith('volume-')) {
           spec.Type = 'volume';
@@ -282,6 +309,106 @@ function restartPolicy(value: string): HostConfig['RestartPolicy'] {
   const [name, count] = value.split(':', 2);
   if (count !== undefined && !/^\d+$/.test(count)) bad('--restart', value, 'maximum retry count must be an integer');
   return { Name: name as NonNullable<HostConfig['RestartPolicy']>['Name'], MaximumRetryCount: count === undefined ? 0 : Number(count) };
+}
+
+/** --device-{read,write}-{bps,iops} PATH:RATE, with docker's validation and wording. */
+function throttleDevice(flag: string, value: string): ThrottleDevice {
+  const colon = value.indexOf(':');
+  if (colon < 0) bad(flag, value, `bad format: ${value}`);
+  const path = value.slice(0, colon);
+  const rate = value.slice(colon + 1);
+  if (!path.startsWith('/dev/')) bad(flag, value, `bad format for device path: ${value}`);
+  if (flag.endsWith('iops')) {
+    if (!/^\d+$/.test(rate)) bad(flag, value, `invalid rate for device: ${value}. The correct format is <device-path>:<number>. Number must be a positive integer`);
+    return { Path: path, Rate: Number(rate) };
+  }
+  let n: number;
+  try {
+    n = parseBytes(rate);
+  } catch {
+    n = -1;
+  }
+  if (n < 0) {
+    bad(flag, value, `invalid rate for device: ${value}. The correct format is <device-path>:<number>[<unit>]. Number must be a positive integer. Unit is optional and can be kb, mb, or gb`);
+  }
+  return { Path: path, Rate: n };
+}
+
+/** --expose PORT[/PROTO] or START-END[/PROTO]: ports to add to ExposedPorts ("80/tcp"). */
+function exposedPorts(list: string[]): Record<string, object> {
+  const out: Record<string, object> = {};
+  const port = (e: string, p: string) => {
+    if (!/^\d+$/.test(p)) throw new InvalidArgumentError('invalid_flag', `invalid range format for --expose: ${e}, error: strconv.ParseUint: parsing "${p}": invalid syntax`);
+    if (Number(p) > 65535) throw new InvalidArgumentError('invalid_flag', `invalid range format for --expose: ${e}, error: strconv.ParseUint: parsing "${p}": value out of range`);
+    return Number(p);
+  };
+  for (const e of list) {
+    if (e.includes(':')) throw new InvalidArgumentError('invalid_flag', `invalid port format for --expose: ${e}`);
+    const [range, proto] = e.split('/');
+    if (!range) throw new InvalidArgumentError('invalid_flag', `invalid range format for --expose: ${e}, error: empty string specified for ports`);
+    const [first, last] = range.split('-');
+    const start = port(e, first);
+    const end = last === undefined ? start : port(e, last);
+    if (end < start) throw new InvalidArgumentError('invalid_flag', `invalid range format for --expose: ${e}, error: invalid range specified for port: ${range}`);
+    for (let p = start; p <= end; p++) out[`${p}/${proto || 'tcp'}`] = {};
+  }
+  return out;
+}
+
+/** A Go duration flag in nanoseconds, as the Docker API carries it. */
+function durationNs(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return Math.round(parseDuration(value) * 1e6);
+  } catch (err) {
+    return bad(flag, value, (err as Error).message);
+  }
+}
+
+/** --health-* and --no-healthcheck, as docker's CLI turns them into Config.Healthcheck. */
+function healthcheck(o: RunFlagValues): HealthConfig | undefined {
+  const cmd = o.healthCmd as string | undefined;
+  const interval = durationNs('--health-interval', o.healthInterval as string | undefined) ?? 0;
+  const timeout = durationNs('--health-timeout', o.healthTimeout as string | undefined) ?? 0;
+  const startPeriod = durationNs('--health-start-period', o.healthStartPeriod as string | undefined) ?? 0;
+  const retries = int('--health-retries', o.healthRetries as string | undefined) ?? 0;
+  const any = !!cmd || interval !== 0 || timeout !== 0 || startPeriod !== 0 || retries !== 0;
+  if (o.healthcheck === false) {
+    if (any) throw new InvalidArgumentError('invalid_flag', '--no-healthcheck conflicts with --health-* options');
+    return { Test: ['NONE'] };
+  }
+  if (!any) return undefined;
+  const negative = (name: string, v: number) => {
+    if (v < 0) throw new InvalidArgumentError('invalid_flag', `--health-${name} cannot be negative`);
+  };
+  negative('interval', interval);
+  negative('timeout', timeout);
+  negative('retries', retries);
+  negative('start-period', startPeriod);
+  // Zeros are left out, as docker's JSON omits them; the image's values fill them in.
+  return {
+    ...(cmd ? { Test: ['CMD-SHELL', cmd] } : {}),
+    ...(interval ? { Interval: interval } : {}),
+    ...(timeout ? { Timeout: timeout } : {}),
+    ...(startPeriod ? { StartPeriod: startPeriod } : {}),
+    ...(retries ? { Retries: retries } : {}),
+  };
+}
+
+function nanoCpus(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d*\.?\d+$/.test(value.trim())) bad('--cpus', value, `failed to parse ${value} as a rational number`);
+  return Math.round(Number(value) * 1e9);
+}
+
+function memorySwap(value: string | undefined): number | undefined {
+  return value === '-1' ? -1 : bytes('--memory-swap', value);
+}
+
+function blkioWeight(value: string | undefined): number | undefined {
+  const w = int('--blkio-weight', value);
+  if (w !== undefined && (w < 0 || w > 65535)) bad('--blkio-weight', String(w), 'value out of range');
+  return w;
 }
 
 function keyValues(flag: string, list: string[] | undefined): Record<string, string> | undefined {
@@ -362,30 +489,43 @@ export function buildRunRequest(o: RunFlagValues, image: string, command: string
     tmpfs[dest] = colon >= 0 ? t.slice(colon + 1) : '';
   }
 
-  let nanoCpus: number | undefined;
-  const cpus = str('cpus');
-  if (cpus !== undefined) {
-    if (!/^\d*\.?\d+$/.test(cpus.trim())) bad('--cpus', cpus, `failed to parse ${cpus} as a rational number`);
-    nanoCpus = Math.round(Number(cpus) * 1e9);
-  }
-  const memorySwapRaw = str('memorySwap');
-  const memorySwap = memorySwapRaw === '-1' ? -1 : bytes('--memory-swap', memorySwapRaw);
+  const cpus = nanoCpus(str('cpus'));
+  const swap = memorySwap(str('memorySwap'));
   const pull = (str('pull') ?? 'missing') as RunRequest['pull'];
   if (!['missing', 'never', 'always'].includes(pull)) {
     throw new InvalidArgumentError('invalid_pull', `invalid pull option: '${pull}': must be one of "always", "missing" or "never"`);
   }
-  const blkio = int('--blkio-weight', str('blkioWeight'));
-  if (blkio !== undefined && (blkio < 0 || blkio > 65535)) bad('--blkio-weight', String(blkio), 'value out of range');
-  const publish = list('publish') ?? [];
-  if (publish.length || flag('publishAll')) {
-    throw new InvalidArgumentError('network_unavailable', 'publishing ports needs bridge networking, which is not available in berth yet');
+  const blkio = blkioWeight(str('blkioWeight'));
+  const cgroupns = str('cgroupns');
+  if (cgroupns !== undefined && !['', 'host', 'private'].includes(cgroupns)) throw new InvalidArgumentError('invalid_flag', '--cgroupns: invalid CGROUP mode');
+  const userns = str('userns');
+  if (userns !== undefined && userns !== '' && userns !== 'host') {
+    throw new InvalidArgumentError('invalid_flag', `--userns: invalid USER mode: "${userns}": only "host" is available (user namespace remapping is not available in berth yet)`);
   }
+  const throttles = (key: string, flag: string, field: keyof HostConfig) => (list(key) ? { [field]: list(key)!.map((v) => throttleDevice(flag, v)) } : {});
+  const deviceCgroupRules = list('deviceCgroupRule')?.map((r) => {
+    try {
+      parseDeviceCgroupRule(r);
+    } catch (err) {
+      bad('--device-cgroup-rule', r, (err as Error).message);
+    }
+    return r;
+  });
+  const health = healthcheck(o);
+  const exposed = list('expose') ? exposedPorts(list('expose')!) : undefined;
+  if (flag('publishAll')) throw new InvalidArgumentError('network_unavailable', 'publishing all exposed ports (-P) is not available in berth yet');
+  const published = list('publish') ? parsePublish(list('publish')!) : undefined;
   const logOpts = keyValues('--log-opt', list('logOpt'));
   const entrypoint = str('entrypoint');
+  // As docker's CLI: `-v /path` (no source) is an anonymous volume, kept in Config.Volumes.
+  const binds = (list('volume') ?? []).filter((v) => v.includes(':'));
+  const anonymousVolumes = (list('volume') ?? []).filter((v) => !v.includes(':'));
 
   const hostConfig: HostConfig = {
-    ...(list('volume') ? { Binds: list('volume') } : {}),
+    ...(binds.length ? { Binds: binds } : {}),
+    ...(list('volumesFrom') ? { VolumesFrom: list('volumesFrom') } : {}),
     ...(str('network') ?? str('net') ? { NetworkMode: str('network') ?? str('net') } : {}),
+    ...(published ? { PortBindings: published.PortBindings } : {}),
     ...(str('restart') ? { RestartPolicy: restartPolicy(str('restart')!) } : {}),
     AutoRemove: flag('rm'),
     ...(list('capAdd') ? { CapAdd: list('capAdd') } : {}),
@@ -407,10 +547,10 @@ export function buildRunRequest(o: RunFlagValues, image: string, command: string
     ...(str('oomScoreAdj') !== undefined ? { OomScoreAdj: int('--oom-score-adj', str('oomScoreAdj')) } : {}),
     ...(str('cgroupParent') ? { CgroupParent: str('cgroupParent') } : {}),
     ...(str('memory') !== undefined ? { Memory: bytes('--memory', str('memory')) } : {}),
-    ...(memorySwap !== undefined ? { MemorySwap: memorySwap } : {}),
+    ...(swap !== undefined ? { MemorySwap: swap } : {}),
     ...(str('memoryReservation') !== undefined ? { MemoryReservation: bytes('--memory-reservation', str('memoryReservation')) } : {}),
     ...(str('memorySwappiness') !== undefined ? { MemorySwappiness: int('--memory-swappiness', str('memorySwappiness')) } : {}),
-    ...(nanoCpus !== undefined ? { NanoCpus: nanoCpus } : {}),
+    ...(cpus !== undefined ? { NanoCpus: cpus } : {}),
     ...(str('cpuShares') !== undefined ? { CpuShares: int('--cpu-shares', str('cpuShares')) } : {}),
     ...(str('cpuPeriod') !== undefined ? { CpuPeriod: int('--cpu-period', str('cpuPeriod')) } : {}),
     ...(str('cpuQuota') !== undefined ? { CpuQuota: int('--cpu-quota', str('cpuQuota')) } : {}),
@@ -419,11 +559,29 @@ export function buildRunRequest(o: RunFlagValues, image: string, command: string
     ...(str('pidsLimit') !== undefined ? { PidsLimit: int('--pids-limit', str('pidsLimit')) } : {}),
     ...(blkio !== undefined ? { BlkioWeight: blkio } : {}),
     OomKillDisable: flag('oomKillDisable'),
+    ...throttles('deviceReadBps', '--device-read-bps', 'BlkioDeviceReadBps'),
+    ...throttles('deviceWriteBps', '--device-write-bps', 'BlkioDeviceWriteBps'),
+    ...throttles('deviceReadIops', '--device-read-iops', 'BlkioDeviceReadIOps'),
+    ...throttles('deviceWriteIops', '--device-write-iops', 'BlkioDeviceWriteIOps'),
+    ...(deviceCgroupRules ? { DeviceCgroupRules: deviceCgroupRules } : {}),
+    ...(cgroupns ? { CgroupnsMode: cgroupns as HostConfig['CgroupnsMode'] } : {}),
+    ...(userns ? { UsernsMode: userns } : {}),
+    ...(str('runtime') !== undefined ? { Runtime: str('runtime') } : {}),
+    ...(str('cidfile') !== undefined ? { ContainerIDFile: str('cidfile') } : {}),
     ...(str('logDriver') || logOpts ? { LogConfig: { Type: str('logDriver') ?? 'k8s-file', Config: logOpts ?? {} } } : {}),
   };
 
+  const network = str('network') ?? str('net');
+  const aliases = list('networkAlias') ?? [];
+  const [ip, ip6] = [str('ip'), str('ip6')];
+  if ((aliases.length || ip || ip6) && !network) {
+    throw new InvalidArgumentError('invalid_flag', '--network-alias, --ip and --ip6 need --network with a user-defined network');
+  }
+  const endpoint = aliases.length || ip || ip6 ? { Aliases: aliases, IPAMConfig: { ...(ip ? { IPv4Address: ip } : {}), ...(ip6 ? { IPv6Address: ip6 } : {}) } } : undefined;
+
   const body: ContainerCreateBody = {
     Image: image,
+    ...(endpoint && network ? { NetworkingConfig: { EndpointsConfig: { [network]: endpoint } } } : {}),
     ...(command.length ? { Cmd: command } : {}),
     ...(entrypoint !== undefined ? { Entrypoint: [entrypoint] } : {}),
     ...(env.length ? { Env: env } : {}),
@@ -440,6 +598,9 @@ export function buildRunRequest(o: RunFlagValues, image: string, command: string
     AttachStderr: attachStderr,
     ...(str('stopSignal') !== undefined ? { StopSignal: str('stopSignal') } : {}),
     ...(str('stopTimeout') !== undefined ? { StopTimeout: int('--stop-timeout', str('stopTimeout')) } : {}),
+    ...(health ? { Healthcheck: health } : {}),
+    ...(exposed || published ? { ExposedPorts: { ...exposed, ...published?.ExposedPorts } } : {}),
+    ...(anonymousVolumes.length ? { Volumes: Object.fromEntries(anonymousVolumes.map((v) => [v, {}])) } : {}),
     HostConfig: hostConfig,
   };
   return {
@@ -449,5 +610,54 @@ export function buildRunRequest(o: RunFlagValues, image: string, command: string
     pull,
     detach,
     sigProxy: o.sigProxy !== false,
+    ...(str('cidfile') ? { cidfile: str('cidfile') } : {}),
   };
 }
+
+// `update` flags: docker's names and parsing, the same as run's for the same limits.
+export const UPDATE_FLAGS: readonly FlagDef[] = [
+  { flags: '--blkio-weight <uint16>', kind: 'string', help: 'Block IO (relative weight), between 10 and 1000, or 0 to disable' },
+  { flags: '--cpu-period <int>', kind: 'string', help: 'Limit CPU CFS (Completely Fair Scheduler) period' },
+  { flags: '--cpu-quota <int>', kind: 'string', help: 'Limit CPU CFS (Completely Fair Scheduler) quota' },
+  { flags: '-c, --cpu-shares <int>', kind: 'string', help: 'CPU shares (relative weight)' },
+  { flags: '--cpus <decimal>', kind: 'string', help: 'Number of CPUs' },
+  { flags: '--cpuset-cpus <string>', kind: 'string', help: 'CPUs in which to allow execution (0-3, 0,1)' },
+  { flags: '--cpuset-mems <string>', kind: 'string', help: 'MEMs in which to allow execution (0-3, 0,1)' },
+  { flags: '-m, --memory <bytes>', kind: 'string', help: 'Memory limit' },
+  { flags: '--memory-reservation <bytes>', kind: 'string', help: 'Memory soft limit' },
+  { flags: '--memory-swap <bytes>', kind: 'string', help: "Swap limit equal to memory plus swap: -1 to enable unlimited swap" },
+  { flags: '--pids-limit <int>', kind: 'string', help: 'Tune container pids limit (set -1 for unlimited)' },
+  { flags: '--restart <string>', kind: 'string', help: 'Restart policy to apply when a container exits' },
+];
+
+export function addUpdateFlags(cmd: Command): Command {
+  for (const f of UPDATE_FLAGS) cmd.option(f.flags, f.help);
+  return cmd;
+}
+
+/** The update request for `update` flags; docker refuses an update that changes nothing. */
+export function buildUpdateBody(o: RunFlagValues): ContainerUpdateBody {
+  const str = (k: string) => o[k] as string | undefined;
+  if (!UPDATE_FLAGS.some((f) => str(camel(/--([\w-]+)/.exec(f.flags)![1])) !== undefined)) {
+    throw new InvalidArgumentError('invalid_flag', 'you must provide one or more flags when using this command');
+  }
+  const cpus = nanoCpus(str('cpus'));
+  const swap = memorySwap(str('memorySwap'));
+  const blkio = blkioWeight(str('blkioWeight'));
+  return {
+    ...(blkio !== undefined ? { BlkioWeight: blkio } : {}),
+    ...(str('cpuPeriod') !== undefined ? { CpuPeriod: int('--cpu-period', str('cpuPeriod')) } : {}),
+    ...(str('cpuQuota') !== undefined ? { CpuQuota: int('--cpu-quota', str('cpuQuota')) } : {}),
+    ...(str('cpuShares') !== undefined ? { CpuShares: int('--cpu-shares', str('cpuShares')) } : {}),
+    ...(cpus !== undefined ? { NanoCpus: cpus } : {}),
+    ...(str('cpusetCpus') !== undefined ? { CpusetCpus: str('cpusetCpus') } : {}),
+    ...(str('cpusetMems') !== undefined ? { CpusetMems: str('cpusetMems') } : {}),
+    ...(str('memory') !== undefined ? { Memory: bytes('--memory', str('memory')) } : {}),
+    ...(str('memoryReservation') !== undefined ? { MemoryReservation: bytes('--memory-reservation', str('memoryReservation')) } : {}),
+    ...(swap !== undefined ? { MemorySwap: swap } : {}),
+    ...(str('pidsLimit') !== undefined ? { PidsLimit: int('--pids-limit', str('pidsLimit')) } : {}),
+    ...(str('restart') !== undefined ? { RestartPolicy: restartPolicy(str('restart')!) } : {}),
+  };
+}
+
+const camel = (flag: string) => flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());

@@ -9,7 +9,7 @@ import { parseFilterArgs } from './filters.js';
 import { confirm } from './confirm.js';
 
 /** `--label k=v` / `--opt k=v` flags into a map; a bare key means an empty value. */
-function keyValues(list: string[] | undefined, what: string): Record<string, string> {
+export function keyValues(list: string[] | undefined, what: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const item of list ?? []) {
     const eq = item.indexOf('=');

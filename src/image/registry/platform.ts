@@ -91,15 +91,14 @@ export function platformRank(want: Platform, have: Platform): number | undefined
 }
 
 /**
- * The entry of an index to pull for `want`: the best platform match. Entries without a
- * platform (or artifacts such as attestations, os "unknown") are never picked from an index
- * listing several.
+ * The entry of an index to pull for `want`: the best platform match, else (as containerd does)
+ * an entry that names no platform. Artifacts such as attestations (os "unknown") never match.
  */
 export function selectPlatformManifest(manifests: Descriptor[], want: Platform): Descriptor | undefined {
+  const unnamedRank = Number.MAX_SAFE_INTEGER;
   let best: { desc: Descriptor; rank: number } | undefined;
   for (const desc of manifests) {
-    if (!desc.platform) continue;
-    const rank = platformRank(want, desc.platform);
+    const rank = desc.platform ? platformRank(want, desc.platform) : unnamedRank;
     if (rank !== undefined && (best === undefined || rank < best.rank)) best = { desc, rank };
   }
   return best?.desc;

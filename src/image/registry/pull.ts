@@ -1,14 +1,15 @@
 // Pulling an image: resolve the reference (through mirrors first), pick the platform from an
-// index, fetch the config, then download the layers concurrently while unpacking them in order
-// (layer N as soon as it and every layer below it are in). Blobs are verified as they stream
-// to disk; a connection cut mid-blob resumes with a Range request from the bytes already
-// written. Nothing becomes visible (image, tag, layer) unless the whole image verified.
-import { Transform } from 'node:stream';
+// index, fetch the config, then fetch the layers a few at a time, each unpacked while it
+// downloads, and place them bottom up as each one and all below it are in. Blobs are verified
+// as they stream to disk; a connection cut mid-blob resumes with a Range request from the
+// bytes already written. Nothing becomes visible (image, tag, layer) unless the whole image
+// verified; blobs that did are kept, so that a failed pull's next attempt skips them.
+import { PassThrough, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BerthError, InvalidArgumentError, NotFoundError, SystemError } from '../../errors.js';
 import type { ContentStore } from '../../storage/content.js';
 import { chainIds } from '../../storage/chain.js';
-import type { LayerStore } from '../../storage/layers.js';
+import type { LayerStore, PreparedLayer } from '../../storage/layers.js';
 import { familiarName, familiarString, formatReference, fullName, type Reference } from '../reference.js';
 import { parseConfig, type ImageStore } from '../store.js';
 import { hostPlatform, type Descriptor, type Manifest } from '../types.js';
@@ -142,15 +143,42 @@ async function chooseManifest(repo: Repository, top: FetchedManifest, want: Plat
 }
 
 /**
+ * A pass-through that also writes every chunk to `target` (waiting when it is full), and stops
+ * feeding it, without failing, once `target` has failed or been destroyed.
+ */
+function teeInto(target: Writable): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      if (target.destroyed || target.writableEnded || target.write(chunk)) return cb(null, chunk);
+      const go = (): void => {
+        target.off('drain', go);
+        target.off('close', go);
+        cb(null, chunk);
+      };
+      target.on('drain', go);
+      target.on('close', go);
+    },
+  });
+}
+
+/**
  * Downloads a blob into the content store. The digest is computed over every byte as it is
- * written, across resumed connections; a mismatch stores nothing.
+ * written, across resumed connections; a mismatch stores nothing. `tee`, when given, receives
+ * the blob's bytes in order as they arrive (to unpack while downloading) and is ended once they
+ * are all in, before the digest is known; it is destroyed when the bytes it got cannot be
+ * continued (the server restarted the blob) or the download fails.
  */
 export async function downloadBlob(
   repo: Repository,
   desc: Descriptor,
   content: ContentStore,
-  opts: { signal?: AbortSignal; onBytes?: (received: number) => void },
+  opts: { signal?: AbortSignal; onBytes?: (received: number) => void; tee?: Writable },
 ): Promise<void> {
+  let tee = opts.tee;
+  const dropTee = (why: Error): void => {
+    tee?.destroy(why);
+    tee = undefined;
+  };
   const writer = await content.writer();
   try {
     let stalled = 0;
@@ -166,6 +194,7 @@ export async function downloadBlob(
       const status = res.statusCode ?? 0;
       if (status === 200 && offset > 0) {
         await writer.reset();
+        dropTee(new Error(`the registry sent ${desc.digest} again from its start`));
       } else if (status === 206) {
         const start = /^bytes (\d+)-/.exec(String(res.headers['content-range'] ?? ''));
         if (!start || Number(start[1]) !== offset) {
@@ -175,30 +204,30 @@ export async function downloadBlob(
       } else if (status !== 200) {
         throw await responseError(res, `fetching blob ${desc.digest} from ${repo.name}`, status === 404 ? 'blob_not_found' : 'registry_error');
       }
-      let received = writer.size;
-      res.on('data', (chunk: Buffer) => {
-        received += chunk.length;
-        if (received > desc.size) res.destroy(new SystemError('blob_too_large', `the blob ${desc.digest} from ${repo.name} is larger than the ${desc.size} bytes its descriptor says`));
-        opts.onBytes?.(received);
-      });
       const before = writer.size;
+      const counter = byteCounter((n) => {
+        if (before + n > desc.size) counter.destroy(new SystemError('blob_too_large', `the blob ${desc.digest} from ${repo.name} is larger than the ${desc.size} bytes its descriptor says`));
+        opts.onBytes?.(before + n);
+      });
       try {
-        await pipeline(res, writer.sink());
+        await pipeline([res, counter, ...(tee ? [teeInto(tee)] : []), writer.sink()]);
       } catch (err) {
         if (err instanceof BerthError || isAbort(err) || !isTransientNetworkError(err)) throw err;
+        await writer.settled();
         stalled = writer.size > before ? 0 : stalled + 1;
         if (stalled >= maxStalledResumes) throw new SystemError('download_failed', `downloading ${desc.digest} from ${repo.name}: ${(err as Error).message}`, { cause: err });
         await sleep(backoffMs(stalled), opts.signal);
         continue;
       }
-      if (writer.size > desc.size) throw new SystemError('blob_too_large', `the blob ${desc.digest} from ${repo.name} is larger than the ${desc.size} bytes its descriptor says`);
       if (desc.size === 0 || writer.size === before) break;
     }
     if (writer.size !== desc.size) {
       throw new SystemError('blob_truncated', `the blob ${desc.digest} from ${repo.name} ended after ${writer.size} of ${desc.size} bytes`);
     }
+    tee?.end();
     await writer.commit(desc.digest);
   } catch (err) {
+    dropTee(err as Error);
     await writer.abort();
     if (err instanceof BerthError && err.code === 'digest_mismatch') {
       throw new SystemError('blob_corrupt', `filesystem layer verification failed for digest ${desc.digest} (from ${repo.name}): ${err.message}`, { cause: err });
@@ -268,9 +297,9 @@ export function pullStatus(ref: Reference, updated: boolean): ProgressMessage {
 }
 
 /**
- * Downloads the layers the layer store lacks, up to N at a time in layer order, and unpacks
- * each once it and all below it are in. The first real failure aborts the rest; layers this
- * call unpacked are released again.
+ * Fetches the layers the layer store lacks, up to N at a time in layer order, each unpacked as
+ * it downloads (several side by side), and places them bottom up as each one and all below it
+ * are in. The first real failure aborts the rest; nothing this call unpacked is left behind.
  */
 async function pullLayers(repo: Repository, image: Manifest, diffIds: string[], stores: PullStores, opts: PullOptions, progress: Progress): Promise<void> {
   const { content, layers } = stores;
@@ -288,60 +317,92 @@ async function pullLayers(repo: Repository, image: Manifest, diffIds: string[], 
     abort.abort();
     throw err;
   };
+  /** Unpacked, not yet committed: discarded if the pull fails. */
+  const prepared = new Map<number, PreparedLayer>();
+
+  /** Unpacks a layer from its blob in the content store. */
+  const unpackStored = async (i: number): Promise<PreparedLayer> => {
+    const desc = image.layers[i];
+    const meter = throttled((current) => progress({ id: ids[i], status: 'Extracting', progressDetail: { current, total: desc.size } }));
+    const file = content.open(desc.digest);
+    const source = file.pipe(byteCounter(meter.update));
+    file.on('error', (err) => source.destroy(err));
+    const onAbort = (): void => {
+      file.destroy(abort.signal.reason as Error);
+    };
+    abort.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await layers.prepare(source, diffIds[i]);
+    } finally {
+      abort.signal.removeEventListener('abort', onAbort);
+      meter.flush();
+    }
+  };
+
+  /** Downloads a layer and unpacks it on the way. */
+  const fetchLayer = async (i: number): Promise<PreparedLayer> => {
+    abort.signal.throwIfAborted();
+    const desc = image.layers[i];
+    if (await content.has(desc.digest)) {
+      progress(layerStatus(ids[i], 'Download complete'));
+      return unpackStored(i);
+    }
+    const tee = new PassThrough({ highWaterMark: 1 << 20 });
+    const unpacking = layers.prepare(tee, diffIds[i]);
+    // Settled below in every case; until then a rejection must not count as unhandled.
+    unpacking.catch(() => undefined);
+    const meter = throttled((current) => progress({ id: ids[i], status: 'Downloading', progressDetail: { current, total: desc.size } }));
+    try {
+      await downloadBlob(repo, desc, content, { signal: abort.signal, onBytes: meter.update, tee });
+    } catch (err) {
+      const orphan = await unpacking.catch(() => undefined);
+      if (orphan) await layers.discard(orphan);
+      throw err;
+    }
+    meter.flush();
+    progress(layerStatus(ids[i], 'Verifying Checksum'));
+    progress(layerStatus(ids[i], 'Download complete'));
+    try {
+      return await unpacking;
+    } catch (err) {
+      if (abort.signal.aborted) throw err;
+      // The streamed unpack saw a cut-short stream (the registry restarted the blob) or failed:
+      // the verified blob is unpacked again, and a fault in the layer itself fails again.
+      return unpackStored(i);
+    }
+  };
 
   const limit = limiter(opts.maxConcurrentDownloads ?? 3);
-  const downloads = image.layers.map((desc, i) => {
-    if (present[i]) return Promise.resolve();
+  const tasks = image.layers.map((_, i) => {
+    if (present[i]) return Promise.resolve(undefined);
     return limit(
       async () => {
-        abort.signal.throwIfAborted();
-        if (await content.has(desc.digest)) {
-          progress(layerStatus(ids[i], 'Download complete'));
-          return;
-        }
-        const meter = throttled((current) => progress({ id: ids[i], status: 'Downloading', progressDetail: { current, total: desc.size } }));
-        await downloadBlob(repo, desc, content, { signal: abort.signal, onBytes: meter.update });
-        meter.flush();
-        progress(layerStatus(ids[i], 'Verifying Checksum'));
-        progress(layerStatus(ids[i], 'Download complete'));
+        const layer = await fetchLayer(i);
+        prepared.set(i, layer);
+        return layer;
       },
       () => progress(layerStatus(ids[i], 'Waiting')),
     ).catch(fail);
   });
-  // Nobody may be awaiting a later download yet when it fails; its failure is handled in order below.
-  for (const d of downloads) d.catch(() => undefined);
+  // A later layer may fail while an earlier one is awaited; its failure is handled in order below.
+  for (const t of tasks) t.catch(() => undefined);
 
   const created: string[] = [];
   try {
     let parent: string | null = null;
     for (let i = 0; i < image.layers.length; i++) {
-      await downloads[i];
-      if (!layers.get(chains[i])) {
-        const desc = image.layers[i];
-        const meter = throttled((current) => progress({ id: ids[i], status: 'Extracting', progressDetail: { current, total: desc.size } }));
-        const file = content.open(desc.digest);
-        const source = file.pipe(byteCounter(meter.update));
-        file.on('error', (err) => source.destroy(err));
-        const onAbort = (): void => {
-          file.destroy(abort.signal.reason as Error);
-        };
-        abort.signal.addEventListener('abort', onAbort, { once: true });
-        try {
-          const rec = await layers.apply(source, parent, diffIds[i]);
-          created.push(rec.chainId);
-        } catch (err) {
-          fail(err);
-        } finally {
-          abort.signal.removeEventListener('abort', onAbort);
-        }
-        meter.flush();
+      const layer = await tasks[i];
+      if (layer) {
+        prepared.delete(i);
+        created.push((await layers.commit(layer, parent).catch(fail)).chainId);
       }
       parent = chains[i];
       if (!present[i]) progress(layerStatus(ids[i], 'Pull complete'));
     }
   } catch (err) {
     abort.abort();
-    await Promise.allSettled(downloads);
+    await Promise.allSettled(tasks);
+    for (const layer of prepared.values()) await layers.discard(layer);
     await layers.release(created.reverse());
     throw firstError ?? err;
   } finally {

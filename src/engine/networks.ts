@@ -1,0 +1,445 @@
+// The engine's network operations in Docker API shapes, and the host side of a container's
+// endpoints: its network namespace, veth, the bridge and the bridge's iptables rules.
+//
+// A bridge and its rules exist only while the network has endpoints: the first endpoint to
+// join makes them, the last to leave removes them. So a host with no running containers has
+// nothing of berth's on it, and teardown is always "remove what this record implies", which
+// also repairs a crash half-way through. Host changes are serialized by one host-wide lock,
+// since bridges and iptables are shared by every berth state root.
+import { randomBytes } from 'node:crypto';
+import { closeSync, ftruncateSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { EventLog } from '../events/log.js';
+import { ConflictError, ForbiddenError, InvalidArgumentError, NotFoundError, SystemError } from '../errors.js';
+import { containerResolvConf, renderHosts, type HostEntry } from '../network/etc.js';
+import { bridgeName, firewallRules } from '../network/firewall.js';
+import { checkStatic, chooseSubnet, contains, defaultGateway, defaultPools, formatCidr, macFor, overlaps, parseCidr, parseIp } from '../network/ipam.js';
+import { poolOf, type Attachment, type EndpointRecord, type NetworkRecord, type NetworkStore, type SubnetConfig } from '../network/store.js';
+import { publishRules, type PortBinding } from '../network/ports.js';
+import { lock } from '../sys/lock.js';
+import { addInterface, createNetns, ensureBridge, ensureRule, hostRouteCidrs, removeLink, removeNetns, removeRule } from '../sys/net.js';
+import type { Filters } from './engine.js';
+import { checkFilterKeys, labelsMatch, parseTimestamp } from './filters.js';
+import { resolvePaths, type EnginePaths } from './paths.js';
+
+export interface NetworkCreateBody {
+  Name: string;
+  Driver?: string;
+  Internal?: boolean;
+  EnableIPv6?: boolean;
+  IPAM?: { Driver?: string; Config?: { Subnet?: string; Gateway?: string; IPRange?: string }[] };
+  Options?: Record<string, string>;
+  Labels?: Record<string, string>;
+}
+
+export interface NetworkInspect {
+  Name: string;
+  Id: string;
+  Created: string;
+  Scope: 'local';
+  Driver: string;
+  EnableIPv6: boolean;
+  IPAM: { Driver: string; Options: Record<string, string> | null; Config: SubnetConfig[] };
+  Internal: boolean;
+  Attachable: boolean;
+  Ingress: boolean;
+  ConfigFrom: { Network: string };
+  ConfigOnly: boolean;
+  Containers: Record<string, { Name: string; EndpointID: string; MacAddress: string; IPv4Address: string; IPv6Address: string }>;
+  Options: Record<string, string>;
+  Labels: Record<string, string>;
+}
+
+/** What a container brings to each of its networks. */
+export interface ContainerNetworkInfo {
+  containerId: string;
+  name: string;
+  hostname: string;
+  hostsPath: string;
+  resolvConfPath: string;
+  /** Published ports (-p): DNATed to the container's address on its first network. */
+  ports: PortBinding[];
+}
+
+/** A container's wishes for one network: Docker's EndpointSettings, the parts berth honours. */
+export interface EndpointConfig {
+  Aliases?: string[] | null;
+  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string } | null;
+}
+
+export const DEFAULT_NETWORK = 'bridge';
+/** Names that are network modes, not networks (host and none have no record in berth). */
+const RESERVED = ['bridge', 'host', 'none', 'default'];
+const HOST_LOCK = '/run/lock/berth-network.lock';
+const DEFAULT_ROOT = resolvePaths({}, {}).root;
+const LOCK_WAIT_MS = 60_000;
+
+export class NetworkService {
+  constructor(
+    private readonly store: NetworkStore,
+    private readonly paths: EnginePaths,
+    private readonly events?: EventLog,
+  ) {}
+
+  /** Where a container's network namespace is bind-mounted while it runs. */
+  netnsPath(containerId: string): string {
+    return join(this.paths.runroot, 'netns', containerId);
+  }
+
+  async create(body: NetworkCreateBody): Promise<{ Id: string; Warning: string }> {
+    if (!body.Name) throw new InvalidArgumentError('invalid_name', 'network name is required');
+    if (RESERVED.includes(body.Name)) throw predefined(body.Name, 'created');
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(body.Name)) throw new InvalidArgumentError('invalid_name', `invalid network name "${body.Name}"`);
+    const n = await this.build(body);
+    this.store.insert(n);
+    this.events?.record('network', 'create', n.id, { name: n.name, type: n.driver });
+    return { Id: n.id, Warning: '' };
+  }
+
+  private async build(body: NetworkCreateBody, defaultBridge = false): Promise<NetworkRecord> {
+    const driver = body.Driver || 'bridge';
+    if (driver !== 'bridge') throw new InvalidArgumentError('invalid_driver', `plugin "${driver}" not found: berth supports the bridge driver only`);
+    if (body.IPAM?.Driver && body.IPAM.Driver !== 'default') throw new InvalidArgumentError('invalid_ipam_driver', `IPAM driver "${body.IPAM.Driver}" not found`);
+    const taken = [...(await hostRouteCidrs()), ...this.store.list().flatMap((x) => x.subnets.map((s) => s.Subnet))];
+    const subnets: SubnetConfig[] = [];
+    for (const c of body.IPAM?.Config ?? []) {
+      if (!c.Subnet) {
+        if (c.Gateway || c.IPRange) throw new InvalidArgumentError('invalid_subnet', 'gateway and ip-range need a subnet');
+        continue;
+      }
+      const subnet = parseCidr(c.Subnet);
+      const cidr = formatCidr(subnet);
+      for (const t of taken) {
+        if (overlaps(parseCidr(t), subnet)) {
+          throw new ConflictError('subnet_overlap', `invalid pool request: Pool overlaps with other one on this address space (${cidr} overlaps ${t})`);
+        }
+      }
+      const gw = c.Gateway ? parseIp(c.Gateway) : undefined;
+      if (gw && !contains(subnet, gw.family, gw.value)) throw new InvalidArgumentError('invalid_gateway', `gateway ${c.Gateway} is not in subnet ${cidr}`);
+      if (c.IPRange) {
+        const range = parseCidr(c.IPRange);
+        if (!contains(subnet, range.family, range.base) || range.prefix < subnet.prefix) {
+          throw new InvalidArgumentError('invalid_ip_range', `ip-range ${c.IPRange} is not in subnet ${cidr}`);
+        }
+      }
+      subnets.push({ Subnet: cidr, Gateway: c.Gateway ?? defaultGateway(subnet), ...(c.IPRange ? { IPRange: formatCidr(parseCidr(c.IPRange)) } : {}) });
+      taken.push(cidr);
+    }
+    if (!subnets.some((s) => parseCidr(s.Subnet).family === 4)) {
+      const pick = chooseSubnet(defaultPools(), taken);
+      if (!pick) throw new ConflictError('no_subnet', 'could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
+      subnets.unshift({ Subnet: pick, Gateway: defaultGateway(parseCidr(pick)) });
+    }
+    if (body.EnableIPv6 && !subnets.some((s) => parseCidr(s.Subnet).family === 6)) {
+      // A random unique-local /64 (RFC 4193): no coordination needed to avoid collisions.
+      const r = randomBytes(5).toString('hex');
+      const cidr = `fd${r.slice(0, 2)}:${r.slice(2, 6)}:${r.slice(6, 10)}::/64`;
+      subnets.push({ Subnet: cidr, Gateway: defaultGateway(parseCidr(cidr)) });
+    }
+    subnets.sort((a, b) => parseCidr(a.Subnet).family - parseCidr(b.Subnet).family);
+    const id = randomBytes(32).toString('hex');
+    const options = { ...(body.Options ?? {}) };
+    if (defaultBridge) options['com.docker.network.bridge.name'] = this.paths.root === DEFAULT_ROOT ? 'berth0' : `br-${id.slice(0, 12)}`;
+    return {
+      id,
+      name: body.Name,
+      driver,
+      subnets,
+      internal: body.Internal === true,
+      ipv6: body.EnableIPv6 === true || subnets.some((s) => parseCidr(s.Subnet).family === 6),
+      labels: body.Labels ?? {},
+      options,
+      created: Date.now(),
+    };
+  }
+
+  /**
+   * The default bridge, made on first use. Its bridge is berth0 for the default state root
+   * only: bridges exist only while used, so a second root could not see that the name is taken.
+   */
+  async defaultNetwork(): Promise<NetworkRecord> {
+    const existing = this.store.list().find((n) => n.name === DEFAULT_NETWORK);
+    if (existing) return existing;
+    const n = await this.build({ Name: DEFAULT_NETWORK }, true);
+    return this.store.insert(n);
+  }
+
+  /** A network by name or id; `bridge` is the default network, made when first asked for. */
+  async resolve(ref: string): Promise<NetworkRecord> {
+    if (ref === DEFAULT_NETWORK) return this.defaultNetwork();
+    return this.store.resolve(ref);
+  }
+
+  list(filters: Filters = {}): NetworkInspect[] {
+    checkFilterKeys(filters, ['name', 'id', 'driver', 'label', 'type', 'dangling']);
+    for (const t of filters.type ?? []) {
+      if (t !== 'custom' && t !== 'builtin') throw new InvalidArgumentError('invalid_filter', `invalid filter: 'type'='${t}'`);
+    }
+    return this.store
+      .list()
+      .filter(
+        (n) =>
+          (!filters.name || filters.name.some((v) => n.name.includes(v))) &&
+          (!filters.id || filters.id.some((v) => n.id.startsWith(v))) &&
+          (!filters.driver || filters.driver.includes(n.driver)) &&
+          (!filters.type || filters.type.includes(n.name === DEFAULT_NETWORK ? 'builtin' : 'custom')) &&
+          labelsMatch(n.labels, filters.label),
+      )
+      .map((n) => this.toInspect(n));
+  }
+
+  async inspect(ref: string): Promise<NetworkInspect> {
+    return this.toInspect(await this.resolve(ref));
+  }
+
+  async remove(ref: string): Promise<void> {
+    const n = this.store.resolve(ref);
+    if (n.name === DEFAULT_NETWORK) throw predefined(n.name, 'removed');
+    if (!this.store.delete(n.id)) throw new ConflictError('network_in_use', `error while removing network: network ${n.name} id ${n.id} has active endpoints`);
+    this.events?.record('network', 'destroy', n.id, { name: n.name, type: n.driver });
+  }
+
+  async prune(filters: Filters = {}): Promise<{ NetworksDeleted: string[] | null }> {
+    checkFilterKeys(filters, ['label', 'until']);
+    const deleted: string[] = [];
+    for (const n of this.store.list()) {
+      if (n.name === DEFAULT_NETWORK || !labelsMatch(n.labels, filters.label)) continue;
+      if (filters.until && n.created / 1000 >= parseTimestamp(filters.until[0])) continue;
+      if (!this.store.delete(n.id)) continue;
+      this.events?.record('network', 'destroy', n.id, { name: n.name, type: n.driver });
+      deleted.push(n.name);
+    }
+    return { NetworksDeleted: deleted.length ? deleted : null };
+  }
+
+  endpointsOf(containerId: string): { network: NetworkRecord; endpoint: EndpointRecord }[] {
+    return this.store
+      .endpointsOfContainer(containerId)
+      .map((endpoint) => ({ network: this.store.get(endpoint.networkId)!, endpoint }))
+      .filter((x) => x.network);
+  }
+
+  /**
+   * Makes `ref` one of the container's networks (at create, or `network connect`). Static
+   * addresses are checked against the subnet now; whether they are free, only at start.
+   */
+  async attach(containerId: string, ref: string, cfg: EndpointConfig = {}): Promise<NetworkRecord> {
+    const network = await this.resolve(ref);
+    const aliases = cfg.Aliases ?? [];
+    const { IPv4Address: ipv4, IPv6Address: ipv6 } = cfg.IPAMConfig ?? {};
+    if (network.name === DEFAULT_NETWORK && aliases.length) {
+      throw new InvalidArgumentError('alias_on_default', 'network-scoped alias is supported only for containers in user defined networks');
+    }
+    if (network.name === DEFAULT_NETWORK && (ipv4 || ipv6)) {
+      throw new InvalidArgumentError('ip_on_default', 'user specified IP address is supported on user defined networks only');
+    }
+    for (const ip of [ipv4, ipv6]) {
+      if (!ip) continue;
+      const conf = network.subnets.find((s) => parseCidr(s.Subnet).family === parseIp(ip).family);
+      if (!conf) throw new InvalidArgumentError('invalid_ip', `network ${network.name} has no subnet for ${ip}`);
+      checkStatic(poolOf(conf), ip, []);
+    }
+    this.store.attach({ containerId, networkId: network.id, aliases, ipv4: ipv4 || null, ipv6: ipv6 || null });
+    return network;
+  }
+
+  /** Forgets one or all of the container's networks; the endpoints must be down already. */
+  detach(containerId: string, networkId?: string): void {
+    this.store.detach(containerId, networkId);
+  }
+
+  attachments(containerId: string): { network: NetworkRecord; aliases: string[] }[] {
+    return this.store
+      .attachmentsOfContainer(containerId)
+      .map((a) => ({ network: this.store.get(a.networkId)!, aliases: a.aliases }))
+      .filter((x) => x.network);
+  }
+
+  /**
+   * Before the container starts: its network namespace with one interface per attached
+   * network (eth0 on the first, which also has the default route). Returns the namespace path
+   * for the OCI spec, or undefined when the container has no networks.
+   */
+  async up(info: ContainerNetworkInfo): Promise<string | undefined> {
+    const attachments = this.store.attachmentsOfContainer(info.containerId);
+    if (attachments.length === 0) return undefined;
+    const netns = this.netnsPath(info.containerId);
+    await this.withHostLock(async () => {
+      await createNetns(netns);
+      for (const [i, a] of attachments.entries()) {
+        const network = this.store.get(a.networkId);
+        if (!network) throw new NotFoundError('network_not_found', `network ${a.networkId} not found`);
+        await this.joinLocked(network, a, info, i === 0 ? info.ports : []);
+      }
+    });
+    return netns;
+  }
+
+  /** `network connect` of a running container: one more interface in its namespace. */
+  async connectRunning(networkId: string, info: ContainerNetworkInfo): Promise<void> {
+    const a = this.store.attachmentsOfContainer(info.containerId).find((x) => x.networkId === networkId);
+    const network = this.store.get(networkId);
+    if (!a || !network) throw new NotFoundError('network_not_found', `network ${networkId} not found`);
+    await this.withHostLock(() => this.joinLocked(network, a, info, []));
+  }
+
+  private async joinLocked(network: NetworkRecord, a: Attachment, info: ContainerNetworkInfo, ports: PortBinding[]): Promise<void> {
+    const mine = this.store.endpointsOfContainer(info.containerId);
+    const used = new Set(mine.map((e) => e.ifname));
+    let n = 0;
+    while (used.has(`eth${n}`)) n++;
+    const ep = this.store.allocate(
+      network,
+      {
+        id: randomBytes(32).toString('hex'),
+        containerId: info.containerId,
+        name: info.name,
+        hostname: info.hostname,
+        ifname: `eth${n}`,
+        aliases: a.aliases,
+        hostsPath: info.hostsPath,
+        ports,
+      },
+      { ip: a.ipv4 ?? undefined, ipv6: a.ipv6 ?? undefined },
+      macFor,
+    );
+    const br = bridgeName(network);
+    await ensureBridge(br, network.subnets.map((s) => `${s.Gateway}/${parseCidr(s.Subnet).prefix}`));
+    for (const rule of firewallRules(network)) await ensureRule(rule);
+    const prefixOf = (family: 4 | 6) => parseCidr(network.subnets.find((s) => parseCidr(s.Subnet).family === family)!.Subnet).prefix;
+    await addInterface(this.netnsPath(info.containerId), {
+      name: ep.ifname,
+      hostVeth: hostVeth(ep),
+      bridge: br,
+      mac: ep.mac,
+      addresses: [`${ep.ip}/${prefixOf(4)}`, ...(ep.ipv6 ? [`${ep.ipv6}/${prefixOf(6)}`] : [])],
+      // One default route per family, through the container's first network that has a way out.
+      gateways: network.internal || mine.some((e) => !this.store.get(e.networkId)?.internal) ? [] : network.subnets.map((s) => s.Gateway),
+    });
+    for (const rule of publishRules(ep.ip, ep.ports)) await ensureRule(rule);
+    writeFileSync(info.resolvConfPath, containerResolvConf(readHostFile('/etc/resolv.conf')));
+    this.rewriteHosts(network);
+    this.events?.record('network', 'connect', network.id, { name: network.name, type: network.driver, container: info.containerId });
+  }
+
+  /**
+   * Takes the container's endpoints down: all of them and its namespace, or the one on
+   * `networkId` (disconnect while running). Nothing to do is not an error.
+   */
+  async leave(containerId: string, networkId?: string): Promise<void> {
+    await this.withHostLock(async () => {
+      for (const { network, endpoint } of this.endpointsOf(containerId)) {
+        if (networkId && network.id !== networkId) continue;
+        for (const rule of publishRules(endpoint.ip, endpoint.ports)) await removeRule(rule);
+        await removeLink(hostVeth(endpoint));
+        this.store.deleteEndpoint(endpoint.id);
+        this.rewriteHosts(network);
+        if (this.store.endpointsOf(network.id).length === 0) {
+          for (const rule of firewallRules(network)) await removeRule(rule);
+          await removeLink(bridgeName(network));
+        }
+        this.events?.record('network', 'disconnect', network.id, { name: network.name, type: network.driver, container: containerId });
+      }
+      if (!networkId) removeNetns(this.netnsPath(containerId));
+    });
+  }
+
+  private async withHostLock<T>(fn: () => Promise<T>): Promise<T> {
+    const held = await lock(HOST_LOCK, LOCK_WAIT_MS);
+    if (!held) throw new SystemError('network_lock', 'timed out waiting for the host network lock');
+    try {
+      return await fn();
+    } finally {
+      held.release();
+    }
+  }
+
+  /** Every endpoint's hosts file on `network`, in place: they are bind-mounted, so the inode must stay. */
+  private rewriteHosts(network: NetworkRecord): void {
+    for (const ep of this.store.endpointsOf(network.id)) {
+      const mine = this.store.endpointsOfContainer(ep.containerId);
+      const self: HostEntry[] = mine.map((m) => ({ ip: m.ip, names: [m.hostname] }));
+      const peers: HostEntry[] = [];
+      for (const m of mine) {
+        const net = m.networkId === network.id ? network : this.store.get(m.networkId);
+        // Docker resolves names on user-defined networks only.
+        if (!net || net.name === DEFAULT_NETWORK) continue;
+        for (const p of this.store.endpointsOf(net.id)) {
+          if (p.containerId === ep.containerId) continue;
+          peers.push({ ip: p.ip, names: [p.name, ...p.aliases, p.containerId.slice(0, 12)] });
+        }
+      }
+      rewriteInPlace(ep.hostsPath, renderHosts(self, peers));
+    }
+  }
+
+  private toInspect(n: NetworkRecord): NetworkInspect {
+    const containers: NetworkInspect['Containers'] = {};
+    for (const ep of this.store.endpointsOf(n.id)) {
+      const prefix = (family: 4 | 6) => parseCidr(n.subnets.find((s) => parseCidr(s.Subnet).family === family)!.Subnet).prefix;
+      containers[ep.containerId] = {
+        Name: ep.name,
+        EndpointID: ep.id,
+        MacAddress: ep.mac,
+        IPv4Address: `${ep.ip}/${prefix(4)}`,
+        IPv6Address: ep.ipv6 ? `${ep.ipv6}/${prefix(6)}` : '',
+      };
+    }
+    return {
+      Name: n.name,
+      Id: n.id,
+      Created: new Date(n.created).toISOString(),
+      Scope: 'local',
+      Driver: n.driver,
+      EnableIPv6: n.ipv6,
+      IPAM: { Driver: 'default', Options: null, Config: n.subnets },
+      Internal: n.internal,
+      Attachable: false,
+      Ingress: false,
+      ConfigFrom: { Network: '' },
+      ConfigOnly: false,
+      Containers: containers,
+      Options: n.options,
+      Labels: n.labels,
+    };
+  }
+}
+
+function predefined(name: string, action: 'created' | 'removed'): ForbiddenError {
+  return new ForbiddenError('network_predefined', `${name} is a pre-defined network and cannot be ${action}`);
+}
+
+/** The host end of an endpoint's veth: unique per endpoint, within IFNAMSIZ. */
+function hostVeth(ep: EndpointRecord): string {
+  return `veth${ep.id.slice(0, 11)}`;
+}
+
+function readHostFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function rewriteInPlace(path: string, content: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r+');
+  } catch (err) {
+    // The container is being removed and its files are gone: nothing to keep up to date.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  try {
+    ftruncateSync(fd, 0);
+    writeSync(fd, content, 0);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Whether a container's NetworkMode names a network (bridge or user-defined) rather than a mode. */
+export function isNetworkName(mode: string | undefined): mode is string {
+  return !!mode && mode !== 'none' && mode !== 'host' && mode !== 'default' && !mode.startsWith('container:');
+}

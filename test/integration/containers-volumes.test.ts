@@ -1,0 +1,191 @@
+// Named and anonymous volumes in real containers, through the built CLI on a throwaway state
+// root: data that outlives containers, the image's content copied into a new volume, anonymous
+// volumes that go with `rm -v` and `run --rm`, volumes in use that cannot be removed, and
+// --volumes-from. Everything a test makes is removed in `finally`, and `after` removes the root.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { berth, berthOk } from '../helpers/cli.js';
+import { isRoot, tempDir } from '../helpers/root.js';
+
+const skip = !isRoot ? 'needs root' : !existsSync('/usr/sbin/runc') || !existsSync('/usr/bin/conmon') ? 'needs runc and conmon' : false;
+
+interface Mount {
+  Type: string;
+  Name?: string;
+  Source: string;
+  Destination: string;
+  Driver?: string;
+  Mode: string;
+  RW: boolean;
+  Propagation: string;
+}
+
+describe('container volumes', { skip }, () => {
+  let tmp: { dir: string; cleanup: () => void };
+  let root: string;
+
+  const run = (args: string[], input?: string) => berth(root, args, { input });
+  const ok = (args: string[], input?: string) => berthOk(root, args, { input });
+  const volumes = () => ok(['volume', 'ls', '-q']).split('\n').filter(Boolean).sort();
+  const mounts = (ref: string) => JSON.parse(ok(['inspect', '-f', '{{json .Mounts}}', ref])) as Mount[];
+  const dataDir = (name: string) => join(root, 'volumes', name, '_data');
+
+  /** Removes containers, then volumes, whatever state a failed test left them in. */
+  const cleanUp = (containers: string[], vols: string[] = []) => {
+    if (containers.length) run(['rm', '-f', ...containers]);
+    if (vols.length) run(['volume', 'rm', '-f', ...vols]);
+  };
+
+  before(() => {
+    tmp = tempDir('berth-vol-');
+    root = tmp.dir;
+    ok(['system', 'init']);
+  });
+
+  after(() => {
+    try {
+      const ids = run(['ps', '-aq', '--no-trunc']).stdout.split('\n').filter(Boolean);
+      if (ids.length) run(['rm', '-f', ...ids]);
+      run(['volume', 'prune', '-af']);
+      run(['image', 'prune', '-af']);
+      assert.deepEqual(volumes(), [], 'no volume left behind');
+    } finally {
+      // Whatever a failed test left mounted must not be deleted through its mount.
+      for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+        const mountPoint = line.split(' ')[4];
+        if (mountPoint?.startsWith(root)) spawnSync('umount', ['-l', mountPoint]);
+      }
+      tmp.cleanup();
+    }
+  });
+
+  it('keeps a named volume\'s data from one container to the next, and shows it in inspect as docker does', () => {
+    try {
+      assert.equal(ok(['run', '--rm', '-v', 'keep:/data', 'busybox', 'sh', '-c', 'echo kept > /data/file']), '');
+      assert.deepEqual(volumes(), ['keep'], 'created on first use');
+      assert.equal(ok(['run', '--rm', '-v', 'keep:/data:ro', 'busybox', 'cat', '/data/file']), 'kept\n');
+      const ro = run(['run', '--rm', '--mount', 'type=volume,source=keep,target=/data,readonly', 'busybox', 'sh', '-c', 'echo x > /data/file']);
+      assert.notEqual(ro.code, 0);
+      assert.match(ro.stderr, /Read-only file system/);
+      ok(['create', '--name', 'v1', '-v', 'keep:/data', '-v', 'keep2:/d2:ro,nocopy', 'busybox', 'true']);
+      assert.deepEqual(mounts('v1').sort((a, b) => a.Destination.localeCompare(b.Destination)), [
+        { Type: 'volume', Name: 'keep2', Source: dataDir('keep2'), Destination: '/d2', Driver: 'local', Mode: 'ro,nocopy', RW: false, Propagation: '' },
+        { Type: 'volume', Name: 'keep', Source: dataDir('keep'), Destination: '/data', Driver: 'local', Mode: 'z', RW: true, Propagation: '' },
+      ]);
+      assert.equal(ok(['ps', '-a', '--filter', 'name=v1', '--format', '{{.Mounts}}']).trim().split(',').sort().join(','), 'keep,keep2');
+    } finally {
+      cleanUp(['v1'], ['keep', 'keep2']);
+    }
+  });
+
+  it('refuses to remove a volume any container uses, running or not', () => {
+    try {
+      const id = ok(['create', '--name', 'user', '-v', 'busy:/data', 'busybox', 'true']).trim();
+      const r = run(['volume', 'rm', 'busy']);
+      assert.equal(r.code, 1);
+      assert.equal(r.stderr, `Error: remove busy: volume is in use - [${id}]\n`);
+      ok(['rm', 'user']);
+      assert.equal(ok(['volume', 'rm', 'busy']), 'busy\n');
+    } finally {
+      cleanUp(['user'], ['busy']);
+    }
+  });
+
+  it("copies the image's content into a new empty volume once, keeping modes, owners and symlinks", () => {
+    try {
+      // An image with content at /data and a VOLUME there, made by commit.
+      ok(['run', '--name', 'maker', 'busybox', 'sh', '-c', 'mkdir /data && echo hello > /data/f && ln -s f /data/link && chmod 600 /data/f && chown -R 1000:1001 /data && chmod 750 /data']);
+      ok(['commit', '-c', 'VOLUME /data', 'maker', 'withdata']);
+      const id = ok(['create', '--name', 'fill', 'withdata', 'cat', '/data/f']).trim();
+      const [anon] = mounts(id);
+      assert.equal(anon.Type, 'volume');
+      assert.match(anon.Name!, /^[0-9a-f]{64}$/, 'the VOLUME is an anonymous volume');
+      assert.equal(anon.Mode, '');
+      assert.equal(ok(['start', '-a', id]), 'hello\n');
+      const dir = dataDir(anon.Name!);
+      const top = lstatSync(dir);
+      assert.deepEqual([top.mode & 0o7777, top.uid, top.gid], [0o750, 1000, 1001], "the directory's own mode and owner too");
+      const f = lstatSync(join(dir, 'f'));
+      assert.deepEqual([f.mode & 0o7777, f.uid, f.gid], [0o600, 1000, 1001]);
+      assert.equal(readlinkSync(join(dir, 'link')), 'f');
+      // A named volume that already has data keeps it.
+      ok(['run', '--rm', '-v', 'prefilled:/data', 'busybox', 'sh', '-c', 'echo mine > /data/other']);
+      assert.equal(ok(['run', '--rm', '-v', 'prefilled:/data', 'withdata', 'ls', '/data']), 'other\n');
+      // Emptied by the user after the first start: not filled again.
+      ok(['run', '--name', 'once', '-v', 'emptied:/data', 'withdata', 'rm', '-rf', '/data/f', '/data/link']);
+      ok(['start', '-a', 'once']);
+      assert.deepEqual(readdirSync(dataDir('emptied')), []);
+      // nocopy, and --mount's volume-nocopy, leave a new volume empty.
+      assert.equal(ok(['run', '--rm', '-v', 'nocopy1:/data:nocopy', 'withdata', 'ls', '/data']), '');
+      assert.equal(ok(['run', '--rm', '--mount', 'type=volume,src=nocopy2,dst=/data,volume-nocopy', 'withdata', 'ls', '/data']), '');
+      // The busybox image's /etc, into a named volume.
+      assert.match(ok(['run', '--rm', '-v', 'etc:/etc', 'busybox', 'cat', '/etc/passwd']), /^root:x:0:0:/);
+      assert.ok(readFileSync(join(dataDir('etc'), 'group'), 'utf8').startsWith('root:x:0:'));
+    } finally {
+      cleanUp(['maker', 'fill', 'once'], ['prefilled', 'emptied', 'nocopy1', 'nocopy2', 'etc']);
+      run(['volume', 'prune', '-f']);
+      run(['rmi', 'withdata']);
+    }
+  });
+
+  it('removes anonymous volumes with rm -v and run --rm, never named ones; prune takes the rest', () => {
+    try {
+      const before = volumes();
+      ok(['run', '--name', 'anon', '-v', '/data', '-v', 'named:/named', 'busybox', 'sh', '-c', 'echo x > /data/x']);
+      const [anon] = mounts('anon').filter((m) => m.Destination === '/data');
+      assert.match(anon.Name!, /^[0-9a-f]{64}$/);
+      assert.deepEqual(JSON.parse(ok(['inspect', '-f', '{{json .Config.Volumes}}', 'anon'])), { '/data': {} });
+      ok(['rm', '-v', 'anon']);
+      assert.deepEqual(volumes(), [...before, 'named'].sort(), 'rm -v took the anonymous volume only');
+
+      ok(['run', '--rm', '-v', '/scratch', 'busybox', 'true']);
+      assert.deepEqual(volumes(), [...before, 'named'].sort(), 'run --rm took its anonymous volume');
+
+      ok(['run', '--name', 'kept', '-v', '/data', 'busybox', 'true']);
+      const [left] = mounts('kept');
+      ok(['rm', 'kept']);
+      assert.ok(volumes().includes(left.Name!), 'plain rm leaves it');
+      const pruned = ok(['volume', 'prune', '-f']);
+      assert.match(pruned, new RegExp(left.Name!));
+      assert.deepEqual(volumes(), [...before, 'named'].sort(), 'prune removed the unused anonymous volume, not the named one');
+    } finally {
+      cleanUp(['anon', 'kept'], ['named']);
+      run(['volume', 'prune', '-f']);
+    }
+  });
+
+  it('mounts another container\'s volumes and binds with --volumes-from, read-only on request', () => {
+    const host = tempDir('berth-vol-bind-');
+    try {
+      ok(['create', '--name', 'source', '-v', 'shared:/shared', '-v', `${host.dir}:/bind`, '-v', '/anon', 'busybox', 'true']);
+      assert.equal(ok(['run', '--rm', '--volumes-from', 'source', 'busybox', 'sh', '-c', 'echo hi > /shared/f; echo b > /bind/f; ls -d /anon']), '/anon\n');
+      assert.equal(readFileSync(join(host.dir, 'f'), 'utf8'), 'b\n');
+      const ro = run(['run', '--rm', '--volumes-from', 'source:ro', 'busybox', 'sh', '-c', 'cat /shared/f; echo x > /shared/g']);
+      assert.equal(ro.stdout, 'hi\n');
+      assert.match(ro.stderr, /Read-only file system/);
+      ok(['create', '--name', 'reader', '--volumes-from', 'source:ro', 'busybox', 'true']);
+      for (const m of mounts('reader')) assert.deepEqual([m.RW, m.Mode], [false, ''], m.Destination);
+      const r = run(['volume', 'rm', 'shared']);
+      assert.match(r.stderr, /volume is in use/);
+      ok(['rm', 'source']);
+      assert.match(run(['volume', 'rm', 'shared']).stderr, /volume is in use/, 'the copy of the mount counts too');
+    } finally {
+      cleanUp(['source', 'reader'], ['shared']);
+      run(['volume', 'prune', '-f']);
+      host.cleanup();
+    }
+  });
+
+  it('refuses bad volume specifications as docker does', () => {
+    assert.match(run(['run', '--rm', '-v', 'a/b:/x', 'busybox', 'true']).stderr, /"a\/b" includes invalid characters for a local volume name/);
+    assert.match(run(['run', '--rm', '-v', 'v:/x', 'busybox', 'true']).stderr, /volume name is too short/);
+    assert.match(run(['run', '--rm', '-v', 'vv:/x', '-v', 'ww:/x', 'busybox', 'true']).stderr, /Duplicate mount point: \/x/);
+    assert.match(run(['run', '--rm', '-v', 'vv:/x:rprivate', 'busybox', 'true']).stderr, /field BindOptions must not be specified/);
+    assert.match(run(['run', '--rm', '--volumes-from', 'nosuch', 'busybox', 'true']).stderr, /No such container: nosuch/);
+    assert.deepEqual(volumes(), [], 'failed creates leave no volume');
+    assert.equal(run(['ps', '-aq']).stdout, '');
+  });
+});

@@ -1,0 +1,51 @@
+// Published ports: the -p flag, host port allocation and the DNAT rules.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parsePublish } from '../../src/cli/ports.js';
+import { allocatePorts, bindingsOf, portsView, publishRules, type PortBinding } from '../../src/network/ports.js';
+
+test('-p forms: container only, host:container, ip:host:container, ip::container, ranges, protocols', () => {
+  assert.deepEqual(parsePublish(['80']).PortBindings, { '80/tcp': [{ HostIp: '', HostPort: '' }] });
+  assert.deepEqual(parsePublish(['8080:80']).PortBindings, { '80/tcp': [{ HostIp: '', HostPort: '8080' }] });
+  assert.deepEqual(parsePublish(['127.0.0.1:8080:80/udp']).PortBindings, { '80/udp': [{ HostIp: '127.0.0.1', HostPort: '8080' }] });
+  assert.deepEqual(parsePublish(['127.0.0.1::80']).PortBindings, { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] });
+  assert.deepEqual(parsePublish(['8000-8001:80-81']).PortBindings, {
+    '80/tcp': [{ HostIp: '', HostPort: '8000' }],
+    '81/tcp': [{ HostIp: '', HostPort: '8001' }],
+  });
+  assert.deepEqual(parsePublish(['8080:80', '8081:80']).ExposedPorts, { '80/tcp': {} });
+  assert.throws(() => parsePublish(['8000-8002:80-81']), /port ranges don't match/);
+  assert.throws(() => parsePublish(['70000']), /invalid port/);
+  assert.throws(() => parsePublish(['80/icmp']), /invalid proto/);
+});
+
+test('bindingsOf reads Docker PortBindings; allocatePorts fills in host ports and refuses clashes', () => {
+  const wanted = bindingsOf({ '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8080' }], '90/tcp': [{ HostPort: '' }], '53/udp': null });
+  assert.deepEqual(wanted, [
+    { proto: 'tcp', hostIp: '', hostPort: 8080, containerPort: 80 },
+    { proto: 'tcp', hostIp: '', hostPort: 0, containerPort: 90 },
+    { proto: 'udp', hostIp: '', hostPort: 0, containerPort: 53 },
+  ]);
+  const taken: PortBinding[] = [{ proto: 'tcp', hostIp: '', hostPort: 49153, containerPort: 1 }];
+  assert.deepEqual(
+    allocatePorts(wanted, taken).map((b) => b.hostPort),
+    [8080, 49154, 49153],
+  );
+  assert.throws(() => allocatePorts(wanted, [{ proto: 'tcp', hostIp: '127.0.0.1', hostPort: 8080, containerPort: 1 }]), /port is already allocated/);
+  // Same port, other protocol: no clash.
+  assert.equal(allocatePorts([{ proto: 'udp', hostIp: '', hostPort: 8080, containerPort: 1 }], [{ proto: 'tcp', hostIp: '', hostPort: 8080, containerPort: 1 }]).length, 1);
+});
+
+test('publishRules DNAT in PREROUTING and OUTPUT; portsView is Docker NetworkSettings.Ports', () => {
+  const b: PortBinding[] = [{ proto: 'tcp', hostIp: '', hostPort: 8080, containerPort: 80 }, { proto: 'udp', hostIp: '127.0.0.1', hostPort: 53, containerPort: 53 }];
+  assert.deepEqual(
+    publishRules('10.88.0.2', b).map((r) => `${r.chain} ${r.spec.join(' ')}`),
+    [
+      'PREROUTING -m addrtype --dst-type LOCAL -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.88.0.2:80',
+      'OUTPUT -m addrtype --dst-type LOCAL -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.88.0.2:80',
+      'PREROUTING -d 127.0.0.1 -p udp -m udp --dport 53 -j DNAT --to-destination 10.88.0.2:53',
+      'OUTPUT -d 127.0.0.1 -p udp -m udp --dport 53 -j DNAT --to-destination 10.88.0.2:53',
+    ],
+  );
+  assert.deepEqual(portsView(b), { '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8080' }], '53/udp': [{ HostIp: '127.0.0.1', HostPort: '53' }] });
+});
