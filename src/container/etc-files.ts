@@ -2,7 +2,7 @@
 // userdata directory as Docker does, so that they can be changed without touching the image.
 import { readFileSync } from 'node:fs';
 
-const LOCALHOST_ENTRIES = [
+export const LOCALHOST_ENTRIES = [
   '127.0.0.1\tlocalhost',
   '::1\tlocalhost ip6-localhost ip6-loopback',
   'fe00::0\tip6-localnet',

@@ -12,7 +12,7 @@ import type { ContainerRecord, ContainerStore } from '../container/store.js';
 import { resolveUser } from '../container/user.js';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { capabilitiesFromMask } from '../runtime/capabilities.js';
-import { ExecStartError, readExitCode, startFailureExitCode, type OciRuntime } from '../runtime/runtime.js';
+import { ExecStartError, readExitCode, runtimeLogError, startFailureExitCode, type OciRuntime } from '../runtime/runtime.js';
 import { mergeEnv, toOciJson, type OciProcess, type OciSpec } from '../runtime/spec.js';
 import { runAttached } from '../sys/attached.js';
 import { processAlive } from '../sys/pids.js';
@@ -150,7 +150,7 @@ export class ContainerExecs {
       ['--root', rt.root, '--log', runtimeLog, '--log-format', 'json', 'exec', '--process', processFile, rec.id],
       { stdin: opts.stdio.stdin ?? null, stdout: opts.stdio.stdout, stderr: opts.stdio.stderr },
     );
-    const failure = code !== 0 ? runtimeFailure(runtimeLog) : undefined;
+    const failure = code !== 0 ? runtimeLogError(runtimeLog) : undefined;
     this.saveExec({ ...e, Running: false, ExitCode: failure ? startFailureExitCode(failure) : code });
     if (failure) {
       if (/cannot exec in a (stopped|paused)|not running/i.test(failure)) {
@@ -183,24 +183,4 @@ export class ContainerExecs {
   }
 }
 
-/** runc's own error from its JSON log (the last error entry), if it failed before the process ran. */
-function runtimeFailure(logFile: string): string | undefined {
-  let text: string;
-  try {
-    text = readFileSync(logFile, 'utf8');
-  } catch {
-    return undefined;
-  }
-  let msg: string | undefined;
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      const entry = JSON.parse(line) as { level?: string; msg?: string };
-      if ((entry.level === 'error' || entry.level === 'fatal') && entry.msg) msg = entry.msg;
-    } catch {
-      msg = line.trim();
-    }
-  }
-  return msg;
-}
 

@@ -6,14 +6,7 @@
 // host aardvark-dns or Docker's embedded resolver); the price is that names are only known to
 // programs that read /etc/hosts (all libc resolvers do; `nslookup`/`dig` query DNS and will
 // not see them), and there is no round-robin over aliases shared by several containers.
-const LOCALHOST = [
-  '127.0.0.1\tlocalhost',
-  '::1\tlocalhost ip6-localhost ip6-loopback',
-  'fe00::0\tip6-localnet',
-  'ff00::0\tip6-mcastprefix',
-  'ff02::1\tip6-allnodes',
-  'ff02::2\tip6-allrouters',
-];
+import { LOCALHOST_ENTRIES } from '../container/etc-files.js';
 
 export interface HostEntry {
   ip: string;
@@ -22,7 +15,7 @@ export interface HostEntry {
 
 export function renderHosts(self: HostEntry[], peers: HostEntry[]): string {
   const line = (e: HostEntry) => `${e.ip}\t${[...new Set(e.names)].join(' ')}`;
-  return [...LOCALHOST, ...self.map(line), ...peers.map(line)].join('\n') + '\n';
+  return [...LOCALHOST_ENTRIES, ...self.map(line), ...peers.map(line)].join('\n') + '\n';
 }
 
 const FALLBACK_NAMESERVERS = ['8.8.8.8', '8.8.4.4'];

@@ -106,7 +106,7 @@ export interface ExecResult {
 }
 
 /** The runtime's own error message (runc --log-format json), most specific last. */
-function runtimeLogError(logFile: string): string | undefined {
+export function runtimeLogError(logFile: string): string | undefined {
   let text: string;
   try {
     text = readFileSync(logFile, 'utf8');

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import type { Engine, ImageSummary } from '../../engine/engine.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { collect, type Cli } from '../program.js';
-import { renderInspect, renderList } from '../output.js';
+import { renderList } from '../output.js';
 import { humanDuration, humanSize } from '../units.js';
 import { parseFilterArgs } from './filters.js';
 import { confirm } from './confirm.js';
