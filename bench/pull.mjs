@@ -174,3 +174,5 @@ for (const r of results) {
 }
 if (fastestPeer) console.log(`berth / fastest other (${fastestPeer.name}): x${(berth.s / fastestPeer.s).toFixed(2)}`);
 console.log(`berth / curl floor: x${(berth.s / floor).toFixed(2)}`);
+// The registry child keeps the event loop alive; exiting runs the cleanup above.
+process.exit(0);

@@ -12,8 +12,8 @@ import {
   type MountInput,
   type NamespaceMode,
   type OciThrottleDevice,
-  parseDeviceCgroupRule,
 } from '../runtime/spec.js';
+import { parseDeviceCgroupRule } from '../runtime/device-flags.js';
 import type { ContainerPaths } from './paths.js';
 import type { ExecUser } from './user.js';
 

@@ -14,7 +14,8 @@ import {
 } from '../sys/proc.js';
 import { capabilitiesFromMask } from './capabilities.js';
 import { CRUN_PATH } from './runtime.js';
-import { parseDeviceFlag, type DeviceInput, type HostFacts, type OciThrottleDevice } from './spec.js';
+import { parseDeviceFlag } from './device-flags.js';
+import type { DeviceInput, HostFacts, OciThrottleDevice } from './spec.js';
 
 /** Host facts for buildSpec. `withDevices` walks /dev (only privileged containers need it). */
 export function readHostFacts(opts: { withDevices?: boolean } = {}): HostFacts {

@@ -9,7 +9,7 @@ import { mergeUpdate } from '../../src/engine/container-update.js';
 import type { ContainerRecord } from '../../src/container/store.js';
 import { initialBook, initialState } from '../../src/container/store.js';
 import type { ContainerStats, HostConfig } from '../../src/engine/engine.js';
-import { parseDeviceCgroupRule } from '../../src/runtime/spec.js';
+import { parseDeviceCgroupRule } from '../../src/runtime/device-flags.js';
 
 const ctx = { env: {} as NodeJS.ProcessEnv, readFile: () => '' };
 

@@ -8,12 +8,12 @@ import {
   DEFAULT_CAPABILITIES,
   resolveCapabilities,
 } from '../../src/runtime/capabilities.js';
+import { parseDeviceFlag } from '../../src/runtime/device-flags.js';
 import {
   buildSpec,
   MASKED_PATHS,
   mergeEnv,
   mergeTmpfsOptions,
-  parseDeviceFlag,
   READONLY_PATHS,
   RLIM_INFINITY,
   specToJson,

@@ -11,8 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { Command } from 'commander';
 import type { Engine } from '../../engine/engine.js';
 import { errnoCode, InvalidArgumentError, NotFoundError } from '../../errors.js';
-import { RootDir } from '../../storage/in-root.js';
-import { extractTree, packTree } from '../../storage/tree-tar.js';
+import type { RootDir } from '../../storage/in-root.js';
 import { collect, type Cli } from '../program.js';
 
 // Go's os.FileMode bits in the engine's path stat (bit numbers).
@@ -110,6 +109,8 @@ async function copyFromContainer(engine: Engine, container: string, srcPath: str
     });
     return;
   }
+  // Host-side tar handling loads only for cp: it brings tar parsing and libc bindings.
+  const [{ RootDir }, { extractTree }] = await Promise.all([import('../../storage/in-root.js'), import('../../storage/tree-tar.js')]);
   let root: RootDir | undefined;
   try {
     const { dir, top } = prepareArchiveCopy({ isDir: isDirMode(stat.mode), base: rebaseName || splitPathDirEntry(srcPath).base }, dstInfo);
@@ -148,6 +149,7 @@ async function copyToContainer(engine: Engine, srcPath: string, container: strin
   const src = hostSource(srcPath, o.followLink);
   const { dir: srcDir, base: srcEntry } = splitPathDirEntry(src.path);
   const { dir: dstDir, top } = prepareArchiveCopy({ isDir: src.isDir, base: src.rebaseName || srcEntry }, dstInfo);
+  const { packTree } = await import('../../storage/tree-tar.js');
   const dirFd = fs.openSync(srcDir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
   let archive;
   try {

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import type { ContainerCreateBody, ContainerUpdateBody, DeviceMapping, HealthConfig, HostConfig, MountSpec, ThrottleDevice, Ulimit } from '../../engine/engine.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { parseDeviceCgroupRule, parseDeviceFlag } from '../../runtime/spec.js';
+import { parseDeviceCgroupRule, parseDeviceFlag } from '../../runtime/device-flags.js';
 import { parseBytes, parseDuration } from '../units.js';
 import { parsePublish } from '../ports.js';
 
