@@ -364,31 +364,23 @@ export function registerContainerCommands(cli: Cli): void {
         }),
       );
 
-    parent
-      .command('stop')
-      .description('Stop one or more running containers')
-      .argument('<container...>')
-      .option('-t, --time <seconds>', 'Seconds to wait before killing the container')
-      .option('-s, --signal <signal>', 'Signal to send to the container')
-      .action((names: string[], o: { time?: string; signal?: string }) =>
-        cli.run((engine) => {
-          const timeout = seconds(o.time);
-          return forEach(names, (n) => engine.containerStop(n, { timeout, signal: o.signal }));
-        }),
-      );
-
-    parent
-      .command('restart')
-      .description('Restart one or more containers')
-      .argument('<container...>')
-      .option('-t, --time <seconds>', 'Seconds to wait before killing the container')
-      .option('-s, --signal <signal>', 'Signal to send to the container')
-      .action((names: string[], o: { time?: string; signal?: string }) =>
-        cli.run((engine) => {
-          const timeout = seconds(o.time);
-          return forEach(names, (n) => engine.containerRestart(n, { timeout, signal: o.signal }));
-        }),
-      );
+    for (const [verb, description] of [
+      ['stop', 'Stop one or more running containers'],
+      ['restart', 'Restart one or more containers'],
+    ] as const) {
+      parent
+        .command(verb)
+        .description(description)
+        .argument('<container...>')
+        .option('-t, --time <seconds>', 'Seconds to wait before killing the container')
+        .option('-s, --signal <signal>', 'Signal to send to the container')
+        .action((names: string[], o: { time?: string; signal?: string }) =>
+          cli.run((engine) => {
+            const opts = { timeout: seconds(o.time), signal: o.signal };
+            return forEach(names, (n) => (verb === 'stop' ? engine.containerStop(n, opts) : engine.containerRestart(n, opts)));
+          }),
+        );
+    }
 
     parent
       .command('kill')
