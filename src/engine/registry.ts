@@ -13,10 +13,6 @@ import { formatReference, fullName, parseDockerRef, parseReference, type Referen
 import type { Filters, ImageSearchResult, LoginResult } from './engine.js';
 import type { ImageStores } from './images.js';
 
-export interface RegistryServiceOptions {
-  env?: NodeJS.ProcessEnv;
-}
-
 export interface PullOutcome {
   /** The image pulled (the last one, with allTags). */
   id: string;
@@ -29,16 +25,12 @@ const noProgress: Progress = () => undefined;
 export class RegistryService {
   private loaded?: { settings: RegistrySettings; credentials: DockerCredentials; pool: RegistryPool };
 
-  constructor(
-    private readonly stores: ImageStores,
-    private readonly options: RegistryServiceOptions = {},
-  ) {}
+  constructor(private readonly stores: ImageStores) {}
 
   private context(): NonNullable<RegistryService['loaded']> {
     if (!this.loaded) {
-      const env = this.options.env ?? process.env;
-      const settings = loadRegistrySettings(env);
-      const credentials = new DockerCredentials(dockerConfigDir(env));
+      const settings = loadRegistrySettings();
+      const credentials = new DockerCredentials(dockerConfigDir());
       this.loaded = { settings, credentials, pool: new RegistryPool(settings, credentials) };
     }
     return this.loaded;

@@ -236,9 +236,9 @@ export class RegistryHost {
         const challenge = pickChallenge(parseWwwAuthenticate(res.headers['www-authenticate']));
         await drain(res);
         authRetried = true;
+        this.tokens.delete(this.tokenKey(scopes));
         if (challenge) this.challenge = challenge;
         if (challenge?.params.scope) scopes = mergeScopes([...scopes, challenge.params.scope]);
-        this.tokens.delete(this.tokenKey(scopes));
         attempt--;
         continue;
       }
