@@ -4,12 +4,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { berth, berthOk } from '../helpers/cli.js';
 import { isRoot, tempDir } from '../helpers/root.js';
+import { processesUsing } from '../helpers/processes.js';
 
 const skip = !isRoot ? 'needs root' : !existsSync('/usr/sbin/runc') || !existsSync('/usr/bin/conmon') ? 'needs runc and conmon' : false;
 
@@ -19,19 +20,6 @@ interface Health {
   Log: { Start: string; End: string; ExitCode: number; Output: string }[];
 }
 
-/** Host processes whose command line mentions `text` (a container ID, a state root). */
-function processesUsing(text: string): string[] {
-  const out: string[] = [];
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (cmd.includes(text)) out.push(`${pid}: ${cmd.replace(/\0/g, ' ')}`);
-    } catch {
-      // exited while listing
-    }
-  }
-  return out;
-}
 
 describe('container health checks', { skip }, () => {
   let tmp: { dir: string; cleanup: () => void };

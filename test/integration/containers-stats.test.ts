@@ -3,12 +3,13 @@
 // block I/O throttles, and the run flags that shape the cgroup (device rules, cgroupns).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { berth, berthBin, berthOk } from '../helpers/cli.js';
 import { isRoot, tempDir } from '../helpers/root.js';
+import { processesUsing } from '../helpers/processes.js';
 
 const skip = !isRoot ? 'needs root' : !existsSync('/usr/sbin/runc') || !existsSync('/usr/bin/conmon') ? 'needs runc and conmon' : false;
 const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
@@ -27,19 +28,6 @@ function rootBlockDevice(): string | null {
   }
 }
 
-/** Host processes whose command line mentions `text` (a container ID, a state root). */
-function processesUsing(text: string): string[] {
-  const out: string[] = [];
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (cmd.includes(text)) out.push(`${pid}: ${cmd.replace(/\0/g, ' ')}`);
-    } catch {
-      // exited while listing
-    }
-  }
-  return out;
-}
 
 describe('container stats, update and limits', { skip }, () => {
   let tmp: { dir: string; cleanup: () => void };
