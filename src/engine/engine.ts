@@ -4,6 +4,7 @@
 // service passes them through unchanged.
 import type { Readable, Writable } from 'node:stream';
 import type { EventMessage } from '../events/log.js';
+import type { NetDevCounters } from '../sys/cgroups.js';
 import type { EndpointConfig, NetworkCreateBody, NetworkInspect } from './networks.js';
 import type { Volume } from './volumes.js';
 
@@ -452,16 +453,8 @@ export interface BlkioStatEntry {
   value: number;
 }
 
-export interface NetworkStats {
-  rx_bytes: number;
-  rx_packets: number;
-  rx_errors: number;
-  rx_dropped: number;
-  tx_bytes: number;
-  tx_packets: number;
-  tx_errors: number;
-  tx_dropped: number;
-}
+/** Per-interface counters, as the kernel reports them in /proc/<pid>/net/dev. */
+export type NetworkStats = NetDevCounters;
 
 /** GET /containers/{id}/stats, as Docker's daemon reports it on Linux. */
 export interface ContainerStats {

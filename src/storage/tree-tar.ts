@@ -15,7 +15,7 @@ import { O_PATH, S_IFBLK, S_IFCHR, S_IFIFO, lgetxattr, llistxattr, lsetxattr, ma
 import { fdPath, type RootDir } from './in-root.js';
 import { peek } from './peek.js';
 import { encodeTarHeader, tarPadding, TAR_END } from './tar-header.js';
-import { mode, owner, RawXattrTap, times, writeFully, type TarHeader } from './unpack.js';
+import { mode, owner, RawXattrTap, times, writeBody, type TarHeader } from './unpack.js';
 
 const read = promisify(fs.read);
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_DIRECTORY } = fs.constants;
@@ -339,18 +339,7 @@ class TreeWriter {
       case 'contiguous-file': {
         const fd = fs.openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
         try {
-          let batch: Buffer[] = [];
-          let batched = 0;
-          for await (const chunk of data) {
-            batch.push(chunk);
-            batched += chunk.length;
-            if (batched >= CHUNK) {
-              writeFully(fd, batch, batched);
-              batch = [];
-              batched = 0;
-            }
-          }
-          writeFully(fd, batch, batched);
+          await writeBody(fd, data, CHUNK);
           // chown clears setuid/setgid and file capabilities, so mode and xattrs come after it.
           fs.fchownSync(fd, uid, gid);
           fs.fchmodSync(fd, mode(h));

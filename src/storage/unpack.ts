@@ -240,20 +240,7 @@ class Extractor {
       fd = fs.openSync(path, flags, 0o600);
     });
     try {
-      let batch: Buffer[] = [];
-      let batched = 0;
-      for await (const chunk of data) {
-        batch.push(chunk);
-        batched += chunk.length;
-        if (batched >= writeBatchBytes) {
-          writeFully(fd, batch, batched);
-          this.size += batched;
-          batch = [];
-          batched = 0;
-        }
-      }
-      writeFully(fd, batch, batched);
-      this.size += batched;
+      this.size += await writeBody(fd, data, writeBatchBytes);
       // chown clears setuid/setgid and file capabilities, so mode and xattrs come after it.
       fs.fchownSync(fd, ...owner(h));
       fs.fchmodSync(fd, mode(h));
@@ -429,6 +416,28 @@ class Extractor {
   private abs(key: string): string {
     return key === '' ? this.root : this.root + '/' + key;
   }
+}
+
+/**
+ * Writes a tar entry's body to `fd`, gathering chunks into one writev per `batchBytes`:
+ * a syscall per 512-byte tar chunk would dominate unpacking. Returns the bytes written.
+ */
+export async function writeBody(fd: number, data: AsyncIterable<Buffer>, batchBytes: number): Promise<number> {
+  let total = 0;
+  let batch: Buffer[] = [];
+  let batched = 0;
+  for await (const chunk of data) {
+    batch.push(chunk);
+    batched += chunk.length;
+    if (batched >= batchBytes) {
+      writeFully(fd, batch, batched);
+      total += batched;
+      batch = [];
+      batched = 0;
+    }
+  }
+  writeFully(fd, batch, batched);
+  return total + batched;
 }
 
 export function writeFully(fd: number, buffers: Buffer[], total: number): void {
