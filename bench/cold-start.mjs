@@ -6,9 +6,9 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const runs = Number(process.env.RUNS ?? 40);
-const bundle = fileURLToPath(new URL('../dist/berth.mjs', import.meta.url));
+const bundle = fileURLToPath(new URL('../dist/berth.cjs', import.meta.url));
 if (!existsSync(bundle)) {
-  console.error('dist/berth.mjs is missing: run `npm run build` first');
+  console.error('dist/berth.cjs is missing: run `npm run build` first');
   process.exit(1);
 }
 const which = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim();

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const n = Number(process.env.N ?? 100);
-const bundle = fileURLToPath(new URL('../dist/berth.mjs', import.meta.url));
+const bundle = fileURLToPath(new URL('../dist/berth.cjs', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'berth-mem-'));
 const args = [bundle, '--root', join(work, 'root'), '--runroot', join(work, 'run')];
 const berth = (...a) => execFileSync(process.execPath, [...args, ...a], { encoding: 'utf8' }).trim();

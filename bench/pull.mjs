@@ -2,7 +2,10 @@
 // loopback): berth (fresh --root each run) against podman and docker (which, like berth, verify,
 // decompress and unpack every layer), skopeo to a dir: (which only downloads and verifies), and
 // the floor, curl fetching every blob to /dev/null. Each tool starts with nothing of the image;
-// runs are interleaved so machine noise hits all alike; medians are reported. Needs root and a
+// runs are interleaved so machine noise hits all alike; medians are reported. The layers mix
+// what real images hold: big incompressible files (media, compressed archives), big
+// compressible ones (binaries, libraries) and trees of thousands of small text files (a
+// distribution's /usr, node_modules), whose per-file cost big files hide. Needs root and a
 // built dist/. Env: RUNS (default 3), LAYER_MB (default 50).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -16,9 +19,9 @@ import tar from 'tar-stream';
 
 const runs = Number(process.env.RUNS ?? 3);
 const layerMb = Number(process.env.LAYER_MB ?? 50);
-const bundle = fileURLToPath(new URL('../dist/berth.mjs', import.meta.url));
+const bundle = fileURLToPath(new URL('../dist/berth.cjs', import.meta.url));
 if (!existsSync(bundle)) {
-  console.error('dist/berth.mjs is missing: run `npm run build` first');
+  console.error('dist/berth.cjs is missing: run `npm run build` first');
   process.exit(1);
 }
 const which = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim();
@@ -30,23 +33,40 @@ process.on('exit', () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-/** A layer of files: random bytes (incompressible) or text-like bytes (compressible). */
+/**
+ * A layer of files: 5 MB files of random bytes (incompressible) or of text-like bytes
+ * (compressible), or many small text files (0.5-8 KB, 100 to a directory).
+ */
 async function layerTar(index, kind) {
   const pack = tar.pack();
   const chunks = [];
   const done = (async () => {
     for await (const c of pack) chunks.push(Buffer.from(c));
   })();
-  const fileMb = 5;
-  for (let f = 0; f < layerMb / fileMb; f++) {
-    let data;
-    // Hex text of random bytes gzips to about half, like typical binaries and libraries.
-    data = kind === 'random' ? randomBytes(fileMb << 20) : Buffer.from(randomBytes(fileMb << 19).toString('hex'));
-    await new Promise((resolve, reject) => pack.entry({ name: `layer${index}/file${f}`, mode: 0o644, mtime: new Date(0) }, data, (e) => (e ? reject(e) : resolve())));
+  const add = (header, data) => new Promise((resolve, reject) => pack.entry({ mode: 0o644, mtime: new Date(0), ...header }, data, (e) => (e ? reject(e) : resolve())));
+  let files = 0;
+  if (kind === 'small') {
+    const pool = Buffer.from(randomBytes(4 << 20).toString('hex'));
+    for (let bytes = 0, f = 0; bytes < layerMb << 20; f++) {
+      if (f % 100 === 0) await add({ name: `layer${index}/dir${f / 100}/`, type: 'directory', mode: 0o755 });
+      const size = 512 + ((f * 7919) % (8 << 10));
+      const at = (f * 104729) % (pool.length - size);
+      await add({ name: `layer${index}/dir${Math.floor(f / 100)}/file${f}.txt` }, pool.subarray(at, at + size));
+      bytes += size;
+      files++;
+    }
+  } else {
+    const fileMb = 5;
+    for (let f = 0; f < layerMb / fileMb; f++) {
+      // Hex text of random bytes gzips to about half, like typical binaries and libraries.
+      const data = kind === 'random' ? randomBytes(fileMb << 20) : Buffer.from(randomBytes(fileMb << 19).toString('hex'));
+      await add({ name: `layer${index}/file${f}` }, data);
+      files++;
+    }
   }
   pack.finalize();
   await done;
-  return Buffer.concat(chunks);
+  return { tar: Buffer.concat(chunks), files };
 }
 
 async function freePort() {
@@ -69,8 +89,11 @@ function time(cmd, args, opts = {}) {
 // ---- the image, as a docker save archive berth loads and pushes once ----
 console.log(`building a ${6 * layerMb} MB image in 6 gzip layers...`);
 const layers = [];
+const kinds = ['random', 'text', 'small'];
+let fileCount = 0;
 for (let i = 0; i < 6; i++) {
-  const t = await layerTar(i, i % 2 === 0 ? 'random' : 'text');
+  const { tar: t, files } = await layerTar(i, kinds[i % kinds.length]);
+  fileCount += files;
   layers.push({ diffId: sha256(t), blob: gzipSync(t, { level: 6 }) });
 }
 const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', created: '2024-01-01T00:00:00Z', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) } }));
@@ -85,7 +108,7 @@ await entry('manifest.json', JSON.stringify([{ Config: `blobs/sha256/${sha256(co
 archive.finalize();
 await new Promise((resolve) => archiveOut.on('close', resolve));
 const compressed = config.length + layers.reduce((n, l) => n + l.blob.length, 0);
-console.log(`compressed size ${(compressed / 1e6).toFixed(1)} MB (${layers.map((l) => (l.blob.length / 1e6).toFixed(0)).join(' + ')} MB)`);
+console.log(`compressed size ${(compressed / 1e6).toFixed(1)} MB (${layers.map((l) => (l.blob.length / 1e6).toFixed(0)).join(' + ')} MB), ${fileCount} files`);
 
 // ---- the registry ----
 const port = await freePort();
@@ -170,7 +193,7 @@ const berth = results.find((r) => r.name === 'berth pull');
 const fastest = (list) => (list.length ? list.reduce((a, b) => (a.s <= b.s ? a : b)) : undefined);
 const unpacking = fastest(results.filter((r) => r.name === 'podman pull' || r.name === 'docker pull'));
 const any = fastest(results.filter((r) => r !== berth && r !== results[0]));
-console.log(`\ncold pull of ${(compressed / 1e6).toFixed(0)} MB compressed (${6 * layerMb} MB unpacked), median of ${runs} runs`);
+console.log(`\ncold pull of ${(compressed / 1e6).toFixed(0)} MB compressed (${6 * layerMb} MB unpacked, ${fileCount} files), median of ${runs} runs`);
 for (const r of results) {
   console.log(`${r.name.padEnd(30)} ${r.s.toFixed(2).padStart(6)} s  ${(compressed / 1e6 / r.s).toFixed(0).padStart(5)} MB/s   x${(r.s / floor).toFixed(2)} the curl floor`);
 }

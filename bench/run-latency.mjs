@@ -1,6 +1,8 @@
 // `run --rm busybox true` wall time: berth against Podman and Docker (where installed) and
-// against the floor, node's own start plus `runc run` of a prepared bundle. All cases run
-// interleaved in one loop so machine noise hits them alike. Prints medians and ratios.
+// against the floor, node's own start plus `runc run` of a prepared bundle. Each engine runs
+// on its own default network (berth's and Docker's bridge, Podman's netavark bridge) and with
+// --network none, so the network's share shows. All cases run interleaved in one loop so
+// machine noise hits them alike. Prints medians and ratios.
 //   RUNS=20 node bench/run-latency.mjs        (root; berth built with `npm run build`)
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -9,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const runs = Number(process.env.RUNS ?? 20);
-const bundle = fileURLToPath(new URL('../dist/berth.mjs', import.meta.url));
+const bundle = fileURLToPath(new URL('../dist/berth.cjs', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'berth-bench-'));
 const sh = (cmd) => spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
 const have = (cmd) => sh(`command -v ${cmd}`).status === 0;
@@ -36,14 +38,18 @@ const cases = [
   { name: 'floor: node -e 0', cmd: process.execPath, args: ['-e', '0'] },
   { name: 'floor: runc run', cmd: 'runc', args: ['--root', join(work, 'runc'), 'run', '--bundle', join(work, 'bundle'), 'bench-floor'] },
   { name: 'berth run --rm', cmd: process.execPath, args: [...berthArgs, 'run', '--rm', 'busybox', 'true'] },
+  { name: 'berth --network none', cmd: process.execPath, args: [...berthArgs, 'run', '--rm', '--network', 'none', 'busybox', 'true'] },
 ];
 spawnSync(process.execPath, [...berthArgs, 'system', 'init'], { stdio: 'inherit' });
 if (have('podman') && sh(`podman import -q ${join(work, 'rootfs.tar')} localhost/berth-bench:latest`).status === 0) {
   // Debian's podman defaults its rlimits above this host's hard limits and crun refuses hybrid cgroups.
-  cases.push({ name: 'podman run --rm', cmd: 'podman', args: ['run', '--rm', '--runtime', 'runc', '--network', 'none', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=4096:4096', 'localhost/berth-bench', 'true'] });
+  const podman = (net) => ['run', '--rm', '--runtime', 'runc', ...net, '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=4096:4096', 'localhost/berth-bench', 'true'];
+  cases.push({ name: 'podman run --rm', cmd: 'podman', args: podman([]) });
+  cases.push({ name: 'podman --network none', cmd: 'podman', args: podman(['--network', 'none']) });
 }
 if (have('docker') && sh('docker info >/dev/null 2>&1').status === 0 && sh(`docker import ${join(work, 'rootfs.tar')} berth-bench:latest`).status === 0) {
-  cases.push({ name: 'docker run --rm', cmd: 'docker', args: ['run', '--rm', '--network', 'none', 'berth-bench', 'true'] });
+  cases.push({ name: 'docker run --rm', cmd: 'docker', args: ['run', '--rm', 'berth-bench', 'true'] });
+  cases.push({ name: 'docker --network none', cmd: 'docker', args: ['run', '--rm', '--network', 'none', 'berth-bench', 'true'] });
 }
 
 const times = new Map(cases.map((c) => [c.name, []]));
@@ -58,6 +64,8 @@ try {
     }
   }
 } finally {
+  // The default bridge's bridge and rules stay while its network exists: take them off the host.
+  spawnSync(process.execPath, [...berthArgs, 'network', 'prune', '-f'], { stdio: 'ignore' });
   sh('podman rmi -f localhost/berth-bench >/dev/null 2>&1; docker rmi -f berth-bench >/dev/null 2>&1');
   rmSync(work, { recursive: true, force: true });
 }
@@ -65,11 +73,15 @@ try {
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 const m = Object.fromEntries(cases.map((c) => [c.name, median(times.get(c.name))]));
 const floor = m['floor: node -e 0'] + m['floor: runc run'];
-console.log(`run --rm busybox true, median of ${runs} runs (ms)`);
-for (const c of cases) console.log(`${c.name.padEnd(20)} ${m[c.name].toFixed(1).padStart(7)}`);
-console.log(`${'floor (node + runc)'.padEnd(20)} ${floor.toFixed(1).padStart(7)}`);
+console.log(`run --rm busybox true, median of ${runs} runs (ms); "run --rm" is each engine's default network`);
+for (const c of cases) console.log(`${c.name.padEnd(22)} ${m[c.name].toFixed(1).padStart(7)}`);
+console.log(`${'floor (node + runc)'.padEnd(22)} ${floor.toFixed(1).padStart(7)}`);
 const b = m['berth run --rm'];
 console.log(`berth - floor: ${(b - floor).toFixed(1)} ms`);
-for (const peer of ['podman run --rm', 'docker run --rm']) {
-  if (m[peer]) console.log(`berth / ${peer.split(' ')[0]}: ${(b / m[peer]).toFixed(2)}x`);
+for (const engine of ['berth', 'podman', 'docker']) {
+  const none = m[`${engine} --network none`];
+  if (none) console.log(`${engine}: default network adds ${(m[`${engine} run --rm`] - none).toFixed(1)} ms over --network none`);
+}
+for (const peer of ['podman', 'docker']) {
+  if (m[`${peer} run --rm`]) console.log(`berth / ${peer} (default networks): ${(b / m[`${peer} run --rm`]).toFixed(2)}x; with --network none: ${(m['berth --network none'] / m[`${peer} --network none`]).toFixed(2)}x`);
 }

@@ -24,14 +24,14 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 
 # Build the bundled CLI when any source is newer than it.
-if [ ! -f dist/berth.mjs ] || [ -n "$(find src package.json scripts/build.mjs -newer dist/berth.mjs -print -quit)" ]; then
+if [ ! -f dist/berth.cjs ] || [ -n "$(find src package.json scripts/build.mjs -newer dist/berth.cjs -print -quit)" ]; then
   npm run --silent build
 fi
 
 # The launcher on PATH points at this checkout's bundle.
 launcher=/usr/local/bin/berth
 want="#!/bin/sh
-exec node $(pwd)/dist/berth.mjs \"\$@\""
+exec node $(pwd)/dist/berth.cjs \"\$@\""
 if [ "$(cat "$launcher" 2>/dev/null)" != "$want" ]; then
   printf '%s\n' "$want" > "$launcher"
   chmod 0755 "$launcher"

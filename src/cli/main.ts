@@ -1,11 +1,14 @@
-// berth's entry point. `--version` is answered before anything else loads so that the
-// most common probe of the binary costs little more than starting node.
-import { berthVersion } from '../version.js';
+// The CLI bundle's entry point; src/cli/loader.ts runs it (through a V8 code cache).
+//
+// Once the command's work is all done (the event loop is empty), the process exits without
+// closing the state database: the last connection to close checkpoints SQLite's write-ahead
+// log into the database file, with two fsyncs (1 ms on an idle disk, 20 ms on a busy one).
+// Every commit is already safe in the log, the next berth process reads it from there, and
+// SQLite checkpoints it as it grows.
+import { runCli } from './program.js';
 
-const argv = process.argv.slice(2);
-if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
-  process.stdout.write(`berth version ${berthVersion}\n`);
-} else {
-  const { runCli } = await import('./program.js');
-  await runCli(argv);
-}
+process.once('beforeExit', () => process.exit());
+runCli(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,5 +1,6 @@
 // `-p/--publish [ip:][hostPort:]containerPort[/proto]` into Docker's PortBindings and the
-// ExposedPorts it implies; port ranges map one to one (8000-8001:80-81).
+// ExposedPorts it implies (port ranges map one to one: 8000-8001:80-81), and published ports
+// back into text as `ps` and `port` print them.
 import { InvalidArgumentError } from '../errors.js';
 
 export interface Published {
@@ -38,4 +39,63 @@ export function parsePublish(specs: string[]): Published {
     });
   }
   return out;
+}
+
+export interface DisplayPort {
+  IP?: string;
+  PrivatePort: number;
+  PublicPort?: number;
+  Type: string;
+}
+
+const hostPort = (ip: string, port: number | string) => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
+
+/**
+ * The PORTS column of `ps`, as the docker CLI writes it: exposed ports first (runs of
+ * consecutive ports as ranges: 8000-8002/tcp), then each binding as ip:public->private/proto.
+ */
+export function displayPorts(ports: DisplayPort[]): string {
+  const sorted = [...ports].sort(
+    (a, b) => a.PrivatePort - b.PrivatePort || (a.IP ?? '').localeCompare(b.IP ?? '') || (a.PublicPort ?? 0) - (b.PublicPort ?? 0) || a.Type.localeCompare(b.Type),
+  );
+  const groups = new Map<string, { first: number; last: number }>();
+  const result: string[] = [];
+  const mappings: string[] = [];
+  const form = (key: string, g: { first: number; last: number }) => {
+    const slash = key.lastIndexOf('/');
+    const [ip, type] = slash < 0 ? ['', key] : [key.slice(0, slash), key.slice(slash + 1)];
+    let group = g.first === g.last ? String(g.first) : `${g.first}-${g.last}`;
+    if (ip) group = `${hostPort(ip, group)}->${group}`;
+    return `${group}/${type}`;
+  };
+  for (const p of sorted) {
+    let key = p.Type;
+    if (p.IP) {
+      if (p.PublicPort !== p.PrivatePort) {
+        mappings.push(`${hostPort(p.IP, p.PublicPort ?? 0)}->${p.PrivatePort}/${p.Type}`);
+        continue;
+      }
+      key = `${p.IP}/${p.Type}`;
+    }
+    const g = groups.get(key);
+    if (!g) groups.set(key, { first: p.PrivatePort, last: p.PrivatePort });
+    else if (p.PrivatePort === g.last + 1) g.last = p.PrivatePort;
+    else {
+      result.push(form(key, g));
+      groups.set(key, { first: p.PrivatePort, last: p.PrivatePort });
+    }
+  }
+  for (const [key, g] of groups) result.push(form(key, g));
+  return [...result, ...mappings].join(', ');
+}
+
+/** `port` output lines: "80/tcp -> 0.0.0.0:8080" for every binding, or only the host side for one port. */
+export function portLines(view: Record<string, { HostIp: string; HostPort: string }[] | null>, only?: string): string[] | null {
+  const keys = Object.keys(view).sort((a, b) => parseInt(a) - parseInt(b) || a.localeCompare(b));
+  if (only !== undefined) {
+    const key = only.includes('/') ? only : `${only}/tcp`;
+    const list = view[key];
+    return list?.length ? list.map((b) => hostPort(b.HostIp, b.HostPort)) : null;
+  }
+  return keys.flatMap((k) => (view[k] ?? []).map((b) => `${k} -> ${hostPort(b.HostIp, b.HostPort)}`));
 }

@@ -55,9 +55,6 @@ export async function runCli(argv: string[]): Promise<void> {
         if (typeof code === 'number') process.exitCode = code;
       } catch (err) {
         process.exitCode = reportError(err, globals.debug === true);
-      } finally {
-        engine?.close();
-        engine = undefined;
       }
     },
   };

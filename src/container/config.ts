@@ -95,9 +95,8 @@ export function restartPolicy(p: RestartPolicy | undefined, autoRemove: boolean)
 
 function networkMode(mode: string | undefined): string {
   const m = mode ?? '';
-  // Until bridge becomes the default, a container without a network choice gets its own
-  // network namespace with only loopback, and says so in inspect.
-  if (m === '' || m === 'default' || m === 'none') return 'none';
+  // Without a choice a container joins the default bridge, and inspect says so.
+  if (m === '' || m === 'default') return 'bridge';
   if (m.startsWith('container:') && m.length === 'container:'.length) invalid('invalid network mode: container:', 'invalid_network_mode');
   // bridge and user-defined networks: the engine checks that the network exists.
   return m;
@@ -150,6 +149,7 @@ export function normalizeHostConfig(hc: HostConfig | undefined): HostConfig {
     LogConfig: { Type: 'k8s-file', Config: { ...h.LogConfig?.Config } },
     NetworkMode: networkMode(h.NetworkMode),
     PortBindings: h.PortBindings ?? {},
+    PublishAllPorts: h.PublishAllPorts ?? false,
     RestartPolicy: restartPolicy(h.RestartPolicy, autoRemove),
     AutoRemove: autoRemove,
     CapAdd: h.CapAdd?.length ? h.CapAdd : null,

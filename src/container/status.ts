@@ -1,11 +1,11 @@
 // How a container's state reads to people, as Docker prints it: the STATUS column, and the
 // signals that `kill -s` and `--stop-signal` take.
-import os from 'node:os';
+import { constants as osConstants } from 'node:os';
 import { InvalidArgumentError } from '../errors.js';
 import { healthText } from './health.js';
 import { ZERO_TIME, type ContainerRecord } from './store.js';
 
-export const SIGNALS = os.constants.signals as Record<string, number>;
+export const SIGNALS = osConstants.signals as Record<string, number>;
 
 /** Docker's signal parsing: a number, or a name with or without SIG, in any case. */
 export function parseSignal(value: string): { name: string; number: number } {

@@ -1,8 +1,8 @@
 // `exec`: processes started in a running container. An exec session is a small record in the
 // container's runtime directory (it lives as long as the container runs, as Docker's exec
-// instances live with the daemon). Attached, the process runs under `runc exec` with the
-// caller's own stdio (a terminal stays a terminal); detached, under its own conmon, which
-// reaps it and records its exit code.
+// instances live with the daemon). Every exec runs under its own conmon, which reaps it and
+// records its exit code; an attached one streams through the exec's attach socket, with a pty
+// of its own for -t (resize and detach keys work as for a container).
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,9 +12,10 @@ import type { ContainerRecord, ContainerStore } from '../container/store.js';
 import { resolveUser } from '../container/user.js';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { capabilitiesFromMask } from '../runtime/capabilities.js';
-import { ExecStartError, readExitCode, runtimeLogError, startFailureExitCode, type OciRuntime } from '../runtime/runtime.js';
-import { mergeEnv, toOciJson, type OciProcess, type OciSpec } from '../runtime/spec.js';
-import { runAttached } from '../sys/attached.js';
+import { resizeTerminal } from '../runtime/attach.js';
+import { ExecStartError, readExitCode, type OciRuntime } from '../runtime/runtime.js';
+import { DetachKeyScanner, parseDetachKeys } from '../container/detach-keys.js';
+import { mergeEnv, type OciProcess, type OciSpec } from '../runtime/spec.js';
 import { processAlive } from '../sys/pids.js';
 import { readCapabilityBoundingSet } from '../sys/proc.js';
 import type { ExecCreateBody, ExecInspect, ExecStartOptions } from './engine.js';
@@ -81,6 +82,7 @@ export class ContainerExecs {
 
   async create(ref: string, body: ExecCreateBody): Promise<{ Id: string }> {
     if (!body.Cmd?.length) throw new InvalidArgumentError('no_command', 'No exec command specified');
+    if (body.DetachKeys) parseDetachKeys(body.DetachKeys);
     const rec = await this.deps.get(ref);
     if (rec.state.Status === 'paused') {
       throw new ConflictError('container_paused', `Container ${rec.id} is paused, unpause the container before exec`);
@@ -121,16 +123,11 @@ export class ContainerExecs {
     };
   }
 
-  async start(execId: string, opts: ExecStartOptions = {}): Promise<{ exitCode: number | null }> {
+  async start(execId: string, opts: ExecStartOptions = {}): Promise<{ exitCode: number | null; detached?: boolean }> {
     const e = this.findExec(execId);
     const rec = await this.deps.get(e.ContainerID);
     if (rec.state.Status !== 'running') throw new ConflictError('container_not_running', `Container ${rec.id} is not running`);
     if (e.Running || e.ExitCode !== null) throw new ConflictError('exec_already_started', `Error: Exec command ${execId} has already run`);
-    const isTty = (stream: unknown) => (stream as { isTTY?: boolean } | null)?.isTTY === true;
-    if (e.config.Tty && !opts.Detach && opts.stdio && !isTty(opts.stdio.stdin) && !isTty(opts.stdio.stdout)) {
-      // runc gives an attached exec the caller's own terminal; without one it cannot make a TTY.
-      throw new InvalidArgumentError('exec_tty_unsupported', 'the input device is not a TTY: exec -t needs a terminal on the client side');
-    }
     const p = this.deps.containerPaths(rec.id);
     const proc = this.execProcess(rec, e.config);
     this.deps.store.event(`exec_start: ${e.config.Cmd.join(' ')}`, rec, { execID: execId });
@@ -140,26 +137,97 @@ export class ContainerExecs {
       this.saveExec({ ...e, Running: true, Pid: started.pid });
       return { exitCode: null };
     }
-    const processFile = join(dir, 'process.json');
-    const runtimeLog = join(dir, 'runc.log');
-    writeFileSync(processFile, toOciJson(proc));
-    this.saveExec({ ...e, Running: true });
-    const rt = this.deps.runtime.binaryFor(rec.id);
-    const code = await runAttached(
-      rt.path,
-      ['--root', rt.root, '--log', runtimeLog, '--log-format', 'json', 'exec', '--process', processFile, rec.id],
-      { stdin: opts.stdio.stdin ?? null, stdout: opts.stdio.stdout, stderr: opts.stdio.stderr },
-    );
-    const failure = code !== 0 ? runtimeLogError(runtimeLog) : undefined;
-    this.saveExec({ ...e, Running: false, ExitCode: failure ? startFailureExitCode(failure) : code });
-    if (failure) {
-      if (/cannot exec in a (stopped|paused)|not running/i.test(failure)) {
-        throw new ConflictError('container_not_running', `Container ${rec.id} is not running`);
-      }
-      const exitCode = startFailureExitCode(failure);
-      throw new ExecStartError(exitCode === 127 ? 'exec_command_not_found' : exitCode === 126 ? 'exec_command_not_executable' : 'exec_failed', `OCI runtime exec failed: ${failure}`, exitCode);
+    return this.startAttached(rec, e, proc, opts);
+  }
+
+  /**
+   * An attached exec: the process runs under its own conmon, which waits for this client to be
+   * connected to the exec's attach socket before it starts the process. Output and input go
+   * through that socket, so the runtime's own error output never mixes with the process's, the
+   * detach keys can be seen (with a terminal), and the process outlives a client that detaches
+   * or dies. With -t the process gets a pty of its own, sized like the client's from the start.
+   */
+  private async startAttached(rec: ContainerRecord, e: ExecRecord, proc: OciProcess, opts: ExecStartOptions): Promise<{ exitCode: number | null; detached?: boolean }> {
+    const stdio = opts.stdio!;
+    const input = e.config.AttachStdin ? (stdio.stdin ?? null) : null;
+    // As Docker's: the detach keys apply to a terminal only.
+    const keys = e.config.Tty ? parseDetachKeys(e.config.DetachKeys ?? '') : null;
+    const size = opts.ConsoleSize;
+    const withSize: OciProcess & { consoleSize?: { height: number; width: number } } = { ...proc };
+    if (size && size[0] > 0 && size[1] > 0) withSize.consoleSize = { height: size[0], width: size[1] };
+    const dir = this.deps.containerPaths(rec.id).execDir(e.ID);
+    let ex;
+    try {
+      ex = await this.deps.runtime.execAttached({
+        id: rec.id,
+        execId: e.ID,
+        execDir: dir,
+        logPath: join(dir, 'exec.log'),
+        process: withSize,
+        stdin: input !== null,
+        handlers: {
+          ...(e.config.AttachStdout !== false ? { stdout: (d: Buffer) => void stdio.stdout.write(d) } : {}),
+          ...(e.config.AttachStderr !== false ? { stderr: (d: Buffer) => void stdio.stderr.write(d) } : {}),
+        },
+      });
+    } catch (err) {
+      this.saveExec({ ...e, Running: false, ExitCode: err instanceof ExecStartError ? err.exitCode : 125 });
+      throw err;
     }
-    return { exitCode: code };
+    this.saveExec({ ...e, Running: true, Pid: ex.pid });
+    const session = ex.session;
+    let detached = false;
+    let stopInput = () => {};
+    if (input) {
+      const scanner = keys ? new DetachKeyScanner(keys) : null;
+      // Writes go one at a time: the socket is a sequence of packets that must stay in order.
+      let queue = Promise.resolve();
+      const onData = (d: Buffer | string) => {
+        const chunk = typeof d === 'string' ? Buffer.from(d) : d;
+        const { forward, detach } = scanner ? scanner.scan(chunk) : { forward: chunk, detach: false };
+        input.pause();
+        queue = queue
+          .then(async () => {
+            if (forward.length) await session.write(forward);
+            if (detach) {
+              detached = true;
+              await session.detach();
+            }
+          })
+          .catch(() => undefined)
+          .then(() => void (detached ? undefined : input.resume()));
+      };
+      const onEnd = () => {
+        queue = queue.then(() => session.closeStdin());
+      };
+      input.on('data', onData);
+      input.on('end', onEnd);
+      stopInput = () => {
+        input.off('data', onData);
+        input.off('end', onEnd);
+        input.pause();
+      };
+    }
+    try {
+      await session.done;
+    } finally {
+      stopInput();
+    }
+    if (detached) {
+      ex.release();
+      return { exitCode: null, detached: true };
+    }
+    const code = await ex.exitCode;
+    this.saveExec({ ...e, Running: false, Pid: ex.pid, ExitCode: code });
+    // An exit status the monitor could not report is not a success.
+    return { exitCode: code ?? 255 };
+  }
+
+  /** `docker exec` resize: the exec's terminal takes the client's new size. */
+  async resize(execId: string, height: number, width: number): Promise<void> {
+    const e = this.findExec(execId);
+    if (!e.config.Tty) return;
+    resizeTerminal(this.deps.containerPaths(e.ContainerID).execDir(execId), height, width);
   }
 
   /** The exec's process: the container's own, with the command, env, dir, user and privileges asked for. */
@@ -167,6 +235,10 @@ export class ContainerExecs {
     const p = this.deps.containerPaths(rec.id);
     const spec = JSON.parse(readFileSync(p.configJson, 'utf8')) as OciSpec;
     const proc: OciProcess = { ...spec.process, args: body.Cmd, terminal: body.Tty ?? false };
+    // The container's own initial terminal size is not the exec's.
+    delete (proc as { consoleSize?: unknown }).consoleSize;
+    // As Docker's: a terminal comes with TERM, which the exec's own -e may override.
+    if (body.Tty && !proc.env.some((v) => v.startsWith('TERM='))) proc.env = [...proc.env, 'TERM=xterm'];
     if (body.Env?.length) proc.env = mergeEnv(proc.env, body.Env);
     if (body.WorkingDir) proc.cwd = body.WorkingDir;
     if (body.User) {

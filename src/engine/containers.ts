@@ -11,8 +11,8 @@
 // interleave (start, stop, exit handling, remove) holds its lock, a flock on a file in the
 // runtime directory.
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
-import os from 'node:os';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { commandLine, commandString, mergeConfig, namespaceMode, normalizeHostConfig } from '../container/config.js';
@@ -33,7 +33,8 @@ import { ConflictError, InvalidArgumentError, NotFoundError, SystemError } from 
 import { hostPlatform } from '../image/types.js';
 import type { ImageStore } from '../image/store.js';
 import { checkRuntime, readHostFacts, resolveDeviceFlag, resolveThrottleDevices } from '../runtime/host-facts.js';
-import { attach as attachSocket } from '../runtime/attach.js';
+import { attach as attachSocket, resizeTerminal } from '../runtime/attach.js';
+import { DetachKeyScanner, parseDetachKeys } from '../container/detach-keys.js';
 import { readExitCode, startFailureExitCode, wasOomKilled, type OciRuntime, type RuntimeState } from '../runtime/runtime.js';
 import { buildSpec, DEFAULT_CGROUP_PARENT, specToJson, type OciProcess } from '../runtime/spec.js';
 import type { LayerStore } from '../storage/layers.js';
@@ -47,7 +48,9 @@ import { cgroupOomKills } from '../sys/cgroups.js';
 import { runTool } from '../sys/process.js';
 import { mark } from '../timing.js';
 import type {
+  AttachEnd,
   AttachOptions,
+  BootReport,
   ContainerAttachment,
   ContainerCreateBody,
   ContainerInspect,
@@ -68,7 +71,7 @@ import { ContainerExecs } from './container-exec.js';
 import { ContainerFiles } from './container-fs.js';
 import type { VolumeService } from './volumes.js';
 import { isNetworkName, type ContainerNetworkInfo, type NetworkService } from './networks.js';
-import { bindingsOf, portsView, type PortBindings } from '../network/ports.js';
+import { bindingsOf, portsView, summaryPorts, withPublishAll, type PortBindings } from '../network/ports.js';
 import { ContainerHealth } from './container-health.js';
 import { liveResources, mergeUpdate } from './container-update.js';
 import type { EnginePaths } from './paths.js';
@@ -147,6 +150,7 @@ function dirSize(path: string): number {
 export class ContainerService {
   private readonly store: ContainerStore;
   private boot?: string;
+  private bootReport?: Promise<BootReport>;
   readonly execs: ContainerExecs;
   /** cp, diff, export, commit. */
   readonly files: ContainerFiles;
@@ -220,7 +224,7 @@ export class ContainerService {
     }
     const id = newId();
     const config = mergeConfig(body, imageConfig.config, id);
-    if (hostConfig.NetworkMode === 'host' && !body.Hostname) config.Hostname = os.hostname();
+    if (hostConfig.NetworkMode === 'host' && !body.Hostname) config.Hostname = osHostname();
     if (body.Hostname && (hostConfig.UTSMode === 'host' || hostConfig.NetworkMode?.startsWith('container:'))) {
       throw new InvalidArgumentError('hostname_conflict', 'conflicting options: hostname and the network mode');
     }
@@ -321,7 +325,10 @@ export class ContainerService {
 
   async list(opts: { all?: boolean; limit?: number; size?: boolean; filters?: Filters } = {}): Promise<ContainerSummary[]> {
     const filters = opts.filters ?? {};
-    checkFilterKeys(filters, ['status', 'name', 'label', 'ancestor', 'exited', 'id', 'before', 'since']);
+    checkFilterKeys(filters, ['status', 'name', 'label', 'ancestor', 'exited', 'id', 'before', 'since', 'health', 'volume', 'network', 'publish', 'expose']);
+    for (const h of filters.health ?? []) {
+      if (!['starting', 'healthy', 'unhealthy', 'none'].includes(h)) throw new InvalidArgumentError('invalid_filter', `Unrecognised filter value for health: ${h}`);
+    }
     const statuses = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
     for (const s of filters.status ?? []) {
       if (!statuses.includes(s)) throw new InvalidArgumentError('invalid_filter', `invalid filter 'status=${s}'`);
@@ -330,6 +337,8 @@ export class ContainerService {
       if (!/^-?\d+$/.test(e)) throw new InvalidArgumentError('invalid_filter', `invalid filter 'exited=${e}'`);
       return Number(e);
     });
+    const published = filters.publish?.flatMap((v) => portFilter('publish', v));
+    const exposed = filters.expose?.flatMap((v) => portFilter('expose', v));
     const recs = this.store.list();
     const limit = opts.limit !== undefined && opts.limit > 0 ? opts.limit : undefined;
     const createdOf = (ref: string) => this.store.resolve(ref).created;
@@ -361,7 +370,15 @@ export class ContainerService {
       if (before && !before.every((b) => rec.created < b)) continue;
       if (since && !since.every((s) => rec.created > s)) continue;
       if (ancestors && !ancestors.some((a) => a.id === rec.imageId || globMatch(a.ref, rec.imageRef))) continue;
-      out.push(this.summary(rec, opts.size ?? false));
+      if (filters.health && !filters.health.includes(rec.state.Health?.Status ?? 'none')) continue;
+      if (filters.network && !filters.network.some((n) => this.onNetwork(rec, n))) continue;
+      // As Docker's: by container port, published (-p) or exposed (EXPOSE, --expose, -p).
+      if (published && !published.some((port) => port in (rec.hostConfig.PortBindings ?? {}))) continue;
+      if (exposed && !exposed.some((port) => port in (rec.config.ExposedPorts ?? {}))) continue;
+      const summary = this.summary(rec, opts.size ?? false);
+      // As Docker's: a volume by name (a bind by its source) or by where it is mounted.
+      if (filters.volume && !filters.volume.some((v) => summary.Mounts.some((m) => (m.Name || m.Source) === v || m.Destination === v))) continue;
+      out.push(summary);
     }
     return out;
   }
@@ -375,7 +392,7 @@ export class ContainerService {
       ImageID: rec.imageId,
       Command: commandString(rec.config),
       Created: Math.floor(rec.created / 1000),
-      Ports: [],
+      Ports: summaryPorts(this.portsView(rec)),
       Labels: rec.config.Labels,
       State: rec.state.Status,
       Status: statusText(rec),
@@ -388,6 +405,13 @@ export class ContainerService {
       s.SizeRootFs = s.SizeRw + (this.deps.images.get(rec.imageId)?.size ?? 0);
     }
     return s;
+  }
+
+  /** Whether the container is on the network named, or with that ID (or a prefix of it), as ps --filter network= asks. */
+  private onNetwork(rec: ContainerRecord, ref: string): boolean {
+    const attached = this.deps.networks.attachments(rec.id);
+    if (attached.length === 0) return (rec.hostConfig.NetworkMode ?? 'none') === ref;
+    return attached.some(({ network }) => network.name === ref || (ref.length > 0 && network.id.startsWith(ref)));
   }
 
   private networks(rec: ContainerRecord): Record<string, unknown> {
@@ -437,6 +461,12 @@ export class ContainerService {
     return out;
   }
 
+  /** NetworkSettings.Ports: as Docker, empty unless the container runs. */
+  private portsView(rec: ContainerRecord): ReturnType<typeof portsView> {
+    if (!rec.state.Running) return {};
+    return portsView(this.deps.networks.endpointsOf(rec.id).flatMap((e) => e.endpoint.ports), rec.config.ExposedPorts);
+  }
+
   /** What the network part needs to know of a container to give it endpoints. */
   networkInfo(rec: ContainerRecord): ContainerNetworkInfo {
     const p = this.paths(rec.id);
@@ -446,7 +476,9 @@ export class ContainerService {
       hostname: rec.config.Hostname || rec.id.slice(0, 12),
       hostsPath: p.hosts,
       resolvConfPath: p.resolvConf,
-      ports: bindingsOf(rec.hostConfig.PortBindings as PortBindings),
+      ports: bindingsOf(
+        rec.hostConfig.PublishAllPorts ? withPublishAll(rec.hostConfig.PortBindings as PortBindings, rec.config.ExposedPorts) : (rec.hostConfig.PortBindings as PortBindings),
+      ),
     };
   }
 
@@ -513,7 +545,7 @@ export class ContainerService {
         HairpinMode: false,
         LinkLocalIPv6Address: '',
         LinkLocalIPv6PrefixLen: 0,
-        Ports: portsView(this.deps.networks.endpointsOf(rec.id).flatMap((e) => e.endpoint.ports)),
+        Ports: this.portsView(rec),
         SandboxKey: rec.state.Pid > 0 && rec.hostConfig.NetworkMode !== 'host' ? `/proc/${rec.state.Pid}/ns/net` : '',
         SecondaryIPAddresses: null,
         SecondaryIPv6Addresses: null,
@@ -638,13 +670,20 @@ export class ContainerService {
     const p = this.paths(rec.id);
     this.health.stopMonitor(rec);
     if (rec.book.runtime) {
-      await this.deps.runtime.delete(rec.id, true).catch(() => undefined);
-      // Still there when the runtime had lost its record of the container (a reboot, a wiped
-      // run root): then the cgroup is berth's to remove.
+      // Once conmon has recorded the exit, the runtime would only remove the cgroup and its
+      // state; otherwise it must kill what still runs first.
+      const exited = readExitCode(p.exitDir, rec.id) !== null;
+      if (!exited) await this.deps.runtime.delete(rec.id, true).catch(() => undefined);
+      // Left behind by an exited container, or when the runtime had lost its record of the
+      // container (a reboot, a wiped run root): either way the cgroup is berth's to remove.
       const cgroup = this.cgroupPath(rec);
       if (cgroupDirs(cgroup).length) await removeCgroup(cgroup);
+      if (exited) this.deps.runtime.removeStoppedState(rec.id);
     }
-    if (isNetworkName(rec.hostConfig.NetworkMode)) await this.deps.networks.leave(rec.id);
+    if (isNetworkName(rec.hostConfig.NetworkMode)) {
+      mark('teardown: runtime');
+      await this.deps.networks.leave(rec.id);
+    }
     if (rec.book.mounted) await this.deps.layers.unmount(p.merged);
     rmSync(p.monitor, { recursive: true, force: true });
     for (const f of MONITOR_BUNDLE_FILES) rmSync(join(p.bundle, f), { force: true });
@@ -739,7 +778,7 @@ export class ContainerService {
   private async startLocked(rec: ContainerRecord): Promise<void> {
     if (!rec.book.runtime) await this.prepare(rec);
     try {
-      await this.deps.runtime.start(rec.id);
+      await this.deps.runtime.start(rec.id, rec.state.Pid);
     } catch (err) {
       // Started already, by a berth that died before it could record it.
       const st = err instanceof ConflictError ? await this.deps.runtime.state(rec.id).catch(() => null) : null;
@@ -799,7 +838,7 @@ export class ContainerService {
       for (const f of MONITOR_BUNDLE_FILES) rmSync(join(p.bundle, f), { force: true });
       const image = this.deps.images.get(rec.imageId);
       if (!image) throw new NotFoundError('image_not_found', `No such image: ${rec.imageId}`);
-      if (image.topLayer) await this.deps.layers.mount(image.topLayer, p.merged, p.upper, p.work);
+      if (image.topLayer) await this.deps.layers.mount(image.topLayer, p.merged, p.upper, p.work, { volatile: hc.AutoRemove === true });
       mark('prepare: mount rootfs');
       const user = resolveUser(
         rec.config.User,
@@ -949,6 +988,7 @@ export class ContainerService {
   // ---- attach ----
 
   async attach(ref: string, opts: AttachOptions): Promise<ContainerAttachment> {
+    const detachKeys = parseDetachKeys(opts.detachKeys ?? '');
     const { id } = this.store.resolve(ref);
     const p = this.paths(id);
     const rec = await this.withLock(id, async (r) => {
@@ -975,30 +1015,30 @@ export class ContainerService {
     // a restart policy is applied by conmon's exit command alone.
     const policy = rec.hostConfig.RestartPolicy?.Name ?? 'no';
     const attached = policy === 'no' || policy === '' ? tryLock(p.attachedLock) : null;
-    const ctl = join(p.bundle, 'ctl');
+    // As Docker's: the detach keys apply to a terminal with the client's input attached.
+    const scanner = rec.config.Tty && opts.stdin ? new DetachKeyScanner(detachKeys) : null;
+    let detached = false;
+    const detach = async () => {
+      await session.detach();
+      attached?.release();
+    };
     return {
-      write: (data) => session.write(data),
+      write: async (data) => {
+        if (detached) return;
+        if (!scanner) return session.write(data);
+        const { forward, detach: hit } = scanner.scan(typeof data === 'string' ? Buffer.from(data) : data);
+        if (forward.length) await session.write(forward);
+        if (hit) {
+          detached = true;
+          await detach();
+        }
+      },
       closeStdin: () => session.closeStdin(),
       resize: (height, width) => {
-        if (!rec.config.Tty) return;
-        // conmon reads "<event> <height> <width>" lines from its control fifo; 1 is a resize.
-        let fd: number;
-        try {
-          fd = openSync(ctl, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
-        } catch {
-          return;
-        }
-        try {
-          writeSync(fd, `1 ${height} ${width}\n`);
-        } finally {
-          closeSync(fd);
-        }
+        if (rec.config.Tty) resizeTerminal(p.bundle, height, width);
       },
-      detach: async () => {
-        await session.detach();
-        attached?.release();
-      },
-      done: session.done,
+      detach,
+      done: session.done.then((): AttachEnd => (detached ? 'detached' : 'ended')),
     };
   }
 
@@ -1337,6 +1377,62 @@ export class ContainerService {
     return delay;
   }
 
+  // ---- after a reboot ----
+
+  /**
+   * Brings back, once per boot, the containers whose restart policy outlives a reboot, as
+   * Docker's daemon does when it starts: `always` (even one the user had stopped) and
+   * `unless-stopped` unless the user stopped it, among the containers that have run before.
+   * berth has no daemon that starts with the host, so the first berth command of a boot does
+   * this (the boot id in <runroot>/boot-id says whether it is done; <runroot> is a tmpfs that a
+   * reboot clears), and `berth system boot` does it explicitly for a boot service. One process
+   * does it per boot; one running it already makes the others go on without waiting.
+   */
+  afterBoot(): Promise<BootReport> {
+    return (this.bootReport ??= this.bootPass());
+  }
+
+  private async bootPass(): Promise<BootReport> {
+    const report: BootReport = { started: [], failed: [] };
+    const marker = join(this.deps.paths.runroot, 'boot-id');
+    const done = () => {
+      try {
+        return readFileSync(marker, 'utf8') === this.bootId;
+      } catch {
+        return false;
+      }
+    };
+    if (done()) return report;
+    const held = tryLock(join(this.deps.paths.runroot, 'boot.lock'));
+    if (!held) return report;
+    try {
+      if (done()) return report;
+      for (const listed of this.store.list()) {
+        const policy = listed.hostConfig.RestartPolicy?.Name;
+        if (policy !== 'always' && policy !== 'unless-stopped') continue;
+        try {
+          await this.withLock(listed.id, async (rec) => {
+            if (isActive(rec) || rec.state.StartedAt === ZERO_TIME) return;
+            if (policy === 'unless-stopped' && rec.book.manualStop) return;
+            rec.book.restartCount = 0;
+            rec.book.restarter = null;
+            await this.startLocked(rec);
+            report.started.push(rec.id);
+          });
+        } catch (err) {
+          // One container that cannot start (its image or a bind source gone) holds up no other.
+          if (!(err instanceof NotFoundError && err.code === 'container_not_found')) report.failed.push({ id: listed.id, error: (err as Error).message });
+        }
+      }
+      const tmp = `${marker}.${process.pid}`;
+      writeFileSync(tmp, this.bootId);
+      renameSync(tmp, marker);
+    } finally {
+      held.release();
+    }
+    return report;
+  }
+
   /** Counts for `info`. */
   counts(): { total: number; running: number; paused: number; stopped: number } {
     const by = this.store.countByStatus();
@@ -1350,6 +1446,16 @@ export class ContainerService {
   usersOfImage(imageId: string): string[] {
     return this.store.usersOfImage(imageId);
   }
+}
+
+/** The container ports a ps --filter publish=/expose= value names: "80", "80/udp", "8000-8010/tcp". */
+function portFilter(key: string, value: string): string[] {
+  const m = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/.exec(value);
+  const first = m ? Number(m[1]) : NaN;
+  const last = m?.[2] ? Number(m[2]) : first;
+  if (!m || first < 1 || last > 65535 || last < first) throw new InvalidArgumentError('invalid_filter', `invalid filter '${key}=${value}'`);
+  const proto = m[3] ?? 'tcp';
+  return Array.from({ length: last - first + 1 }, (_, i) => `${first + i}/${proto}`);
 }
 
 function findInitBinary(): string {

@@ -184,6 +184,7 @@ export interface HostConfig {
   ContainerIDFile?: string;
   LogConfig?: { Type: string; Config: Record<string, string> };
   PortBindings?: Record<string, unknown>;
+  PublishAllPorts?: boolean;
   /** [height, width] of the terminal of a container with Tty. */
   ConsoleSize?: [number, number];
   [extra: string]: unknown;
@@ -363,8 +364,19 @@ export interface AttachOptions {
   stdin?: boolean;
   stdout?: boolean;
   stderr?: boolean;
+  /** The key sequence that detaches a client from a container with a TTY (Docker's syntax; '' or unset: ctrl-p,ctrl-q). */
+  detachKeys?: string;
   onOutput: (stream: 'stdout' | 'stderr', data: Buffer) => void;
 }
+
+/** What the pass after a reboot did: the containers it started, and those it could not. */
+export interface BootReport {
+  started: string[];
+  failed: { id: string; error: string }[];
+}
+
+/** How an attachment ended: the container's output closed, or the client typed the detach keys. */
+export type AttachEnd = 'ended' | 'detached';
 
 /** A live connection to a container's stdio. */
 export interface ContainerAttachment {
@@ -375,8 +387,8 @@ export interface ContainerAttachment {
   resize(height: number, width: number): void;
   /** Disconnects; call it after waiting for the container's exit, which the attached client records. */
   detach(): Promise<void>;
-  /** Settles when the container's output has ended. */
-  readonly done: Promise<void>;
+  /** Settles when the container's output has ended, or when the input carried the detach keys (then the container runs on). */
+  readonly done: Promise<AttachEnd>;
 }
 
 /** A path in a container as HEAD /containers/{id}/archive describes it (X-Docker-Container-Path-Stat). */
@@ -497,7 +509,9 @@ export interface ExecCreateBody {
 export interface ExecStartOptions {
   Detach?: boolean;
   Tty?: boolean;
-  /** Streams of an attached exec. A stream backed by a file descriptor is handed to the process as is. */
+  /** The terminal's initial [height, width] for an exec with a TTY. */
+  ConsoleSize?: [number, number];
+  /** Streams of an attached exec: input is read from stdin (with AttachStdin), output written to stdout and stderr. */
   stdio?: { stdin?: NodeJS.ReadableStream | null; stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
 }
 
@@ -603,8 +617,13 @@ export interface Engine {
   containerCommit(id: string, opts: ContainerCommitOptions): Promise<{ Id: string }>;
   execCreate(id: string, body: ExecCreateBody): Promise<{ Id: string }>;
   /** Runs the exec; attached, resolves with its exit code once it ends, detached as soon as it started. */
-  execStart(execId: string, opts?: ExecStartOptions): Promise<{ exitCode: number | null }>;
+  execStart(execId: string, opts?: ExecStartOptions): Promise<{ exitCode: number | null; detached?: boolean }>;
+  /** Resizes the terminal of a running exec with a TTY. */
+  execResize(execId: string, height: number, width: number): Promise<void>;
   execInspect(execId: string): Promise<ExecInspect>;
+
+  /** Starts, once per boot, the containers whose restart policy brings them back after a reboot (the first command of a boot does it too). */
+  systemBoot(): Promise<BootReport>;
 
   /** Creates the embedded default image (busybox:latest) unless present. */
   ensureDefaultImage(): Promise<{ id: string; created: boolean }>;

@@ -1,7 +1,7 @@
 // The local engine: berth in-process, daemonless. Stores open lazily on first use, so
 // commands that need no state (version, help) never touch the database.
 import { mkdirSync } from 'node:fs';
-import os from 'node:os';
+import { arch as osArch, cpus as osCpus, hostname as osHostname, machine as osMachine, totalmem as osTotalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { ContainerStore } from '../container/store.js';
@@ -94,6 +94,9 @@ export class LocalEngine implements Engine {
       }),
       berthCommand: this.options.berthCommand ?? [process.execPath, resolve(process.argv[1])],
     });
+    // The first berth command of a boot brings back what the restart policies say should run.
+    // It must not fail the command the user ran; `berth system boot` reports the same pass.
+    await containers.afterBoot().catch(() => undefined);
     this.opened = {
       db,
       stores,
@@ -119,14 +122,14 @@ export class LocalEngine implements Engine {
       Driver: 'overlay',
       DriverStatus: [['Backing Filesystem', backingFilesystem(this.paths.root)], ['Supports d_type', 'true']],
       DockerRootDir: this.paths.root,
-      Name: os.hostname(),
+      Name: osHostname(),
       ServerVersion: berthVersion,
       KernelVersion: kernelVersion(),
       OperatingSystem: operatingSystem(),
       OSType: 'linux',
-      Architecture: os.machine(),
-      NCPU: os.cpus().length,
-      MemTotal: os.totalmem(),
+      Architecture: osMachine(),
+      NCPU: osCpus().length,
+      MemTotal: osTotalmem(),
       CgroupDriver: 'cgroupfs',
       CgroupVersion: cgroupVersion(),
       DefaultRuntime: 'runc',
@@ -143,7 +146,7 @@ export class LocalEngine implements Engine {
       GitCommit: '',
       GoVersion: `node ${process.version}`,
       Os: 'linux',
-      Arch: os.arch() === 'x64' ? 'amd64' : os.arch(),
+      Arch: osArch() === 'x64' ? 'amd64' : osArch(),
       KernelVersion: kernelVersion(),
       BuildTime: '',
       Components: [{ Name: 'Engine', Version: berthVersion, Details: { ApiVersion: apiVersion, MinAPIVersion: minApiVersion } }],
@@ -294,6 +297,12 @@ export class LocalEngine implements Engine {
   }
   async execInspect(execId: string) {
     return (await this.open()).containers.execs.inspect(execId);
+  }
+  async systemBoot() {
+    return (await this.open()).containers.afterBoot();
+  }
+  async execResize(execId: string, height: number, width: number) {
+    return (await this.open()).containers.execs.resize(execId, height, width);
   }
   /** conmon's exit command: record the exit, apply --rm and the restart policy. Not part of the Engine API. */
   async containerCleanup(id: string) {

@@ -1,23 +1,27 @@
 // The engine's network operations in Docker API shapes, and the host side of a container's
 // endpoints: its network namespace, veth, the bridge and the bridge's iptables rules.
 //
-// A bridge and its rules exist only while the network has endpoints: the first endpoint to
-// join makes them, the last to leave removes them. So a host with no running containers has
-// nothing of berth's on it, and teardown is always "remove what this record implies", which
-// also repairs a crash half-way through. Host changes are serialized by one host-wide lock,
-// since bridges and iptables are shared by every berth state root.
-import { randomBytes } from 'node:crypto';
+// A network's bridge and rules are made by the first container that joins it and stay until
+// the network is removed (the default bridge's: until `network prune` finds it unused), so
+// starting a container on a network that is set up costs one process (the namespace and its
+// veth) and no iptables process unless it publishes ports. With no containers and no networks
+// left (`rm -f` of all, `network prune`), the host has nothing of berth's on it. Teardown is
+// always "remove what this record implies", which also repairs a crash half-way through. Host
+// changes are serialized by one host-wide lock, since bridges and iptables are shared by every
+// berth state root.
+import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, ftruncateSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EventLog } from '../events/log.js';
 import { ConflictError, ForbiddenError, InvalidArgumentError, NotFoundError, SystemError } from '../errors.js';
 import { containerResolvConf, renderHosts, type HostEntry } from '../network/etc.js';
-import { bridgeName, firewallRules } from '../network/firewall.js';
+import { bridgeName, installScript, publishScript, uninstallScript } from '../network/firewall.js';
 import { checkStatic, chooseSubnet, contains, defaultGateway, defaultPools, formatCidr, macFor, overlaps, parseCidr, parseIp } from '../network/ipam.js';
 import { poolOf, type Attachment, type EndpointRecord, type NetworkRecord, type NetworkStore, type SubnetConfig } from '../network/store.js';
-import { publishRules, type PortBinding } from '../network/ports.js';
+import type { PortBinding } from '../network/ports.js';
 import { lock } from '../sys/lock.js';
-import { addInterface, createNetns, ensureBridge, ensureRule, hostRouteCidrs, removeLink, removeNetns, removeRule } from '../sys/net.js';
+import { addInterface, createNetns, ensureBridge, hostRouteCidrs, hostRoutes, iptablesRestore, iptablesSave, linkExists, removeLink, removeNetns } from '../sys/net.js';
+import { mark } from '../timing.js';
 import type { Filters } from './engine.js';
 import { checkFilterKeys, labelsMatch, parseTimestamp } from './filters.js';
 import { resolvePaths, type EnginePaths } from './paths.js';
@@ -70,6 +74,9 @@ export interface EndpointConfig {
 export const DEFAULT_NETWORK = 'bridge';
 /** Names that are network modes, not networks (host and none have no record in berth). */
 const RESERVED = ['bridge', 'host', 'none', 'default'];
+/** The network modes `network ls` lists beside the default bridge, as Docker does. */
+const MODES = ['host', 'none'];
+const BUILTIN = [DEFAULT_NETWORK, ...MODES];
 const HOST_LOCK = '/run/lock/berth-network.lock';
 const DEFAULT_ROOT = resolvePaths({}, {}).root;
 const LOCK_WAIT_MS = 60_000;
@@ -175,40 +182,57 @@ export class NetworkService {
     for (const t of filters.type ?? []) {
       if (t !== 'custom' && t !== 'builtin') throw new InvalidArgumentError('invalid_filter', `invalid filter: 'type'='${t}'`);
     }
-    return this.store
-      .list()
-      .filter(
-        (n) =>
-          (!filters.name || filters.name.some((v) => n.name.includes(v))) &&
-          (!filters.id || filters.id.some((v) => n.id.startsWith(v))) &&
-          (!filters.driver || filters.driver.includes(n.driver)) &&
-          (!filters.type || filters.type.includes(n.name === DEFAULT_NETWORK ? 'builtin' : 'custom')) &&
-          labelsMatch(n.labels, filters.label),
-      )
-      .map((n) => this.toInspect(n));
+    return [...this.store.list().map((n) => this.toInspect(n)), ...MODES.map((m) => this.modeInspect(m))].filter(
+      (n) =>
+        (!filters.name || filters.name.some((v) => n.Name.includes(v))) &&
+        (!filters.id || filters.id.some((v) => n.Id.startsWith(v))) &&
+        (!filters.driver || filters.driver.includes(n.Driver)) &&
+        (!filters.type || filters.type.includes(BUILTIN.includes(n.Name) ? 'builtin' : 'custom')) &&
+        labelsMatch(n.Labels, filters.label),
+    );
   }
 
   async inspect(ref: string): Promise<NetworkInspect> {
-    return this.toInspect(await this.resolve(ref));
+    const mode = MODES.find((m) => m === ref || this.modeId(m) === ref);
+    return mode ? this.modeInspect(mode) : this.toInspect(await this.resolve(ref));
   }
 
   async remove(ref: string): Promise<void> {
+    if (MODES.includes(ref)) throw predefined(ref, 'removed');
     const n = this.store.resolve(ref);
     if (n.name === DEFAULT_NETWORK) throw predefined(n.name, 'removed');
-    if (!this.store.delete(n.id)) throw new ConflictError('network_in_use', `error while removing network: network ${n.name} id ${n.id} has active endpoints`);
+    const inUse = () => new ConflictError('network_in_use', `error while removing network: network ${n.name} id ${n.id} has active endpoints`);
+    await this.withHostLock(async () => {
+      if (this.store.attachmentsOf(n.id).length > 0) throw inUse();
+      await this.uninstallLocked(n);
+      if (!this.store.delete(n.id)) throw inUse();
+    });
     this.events?.record('network', 'destroy', n.id, { name: n.name, type: n.driver });
   }
 
+  /**
+   * Removes the unused user-defined networks, and takes the default bridge's plumbing (bridge,
+   * rules) off the host when no container uses it: its record stays, and the next container
+   * on it sets it up again.
+   */
   async prune(filters: Filters = {}): Promise<{ NetworksDeleted: string[] | null }> {
     checkFilterKeys(filters, ['label', 'until']);
     const deleted: string[] = [];
-    for (const n of this.store.list()) {
-      if (n.name === DEFAULT_NETWORK || !labelsMatch(n.labels, filters.label)) continue;
-      if (filters.until && n.created / 1000 >= parseTimestamp(filters.until[0])) continue;
-      if (!this.store.delete(n.id)) continue;
-      this.events?.record('network', 'destroy', n.id, { name: n.name, type: n.driver });
-      deleted.push(n.name);
-    }
+    await this.withHostLock(async () => {
+      for (const n of this.store.list()) {
+        if (this.store.attachmentsOf(n.id).length > 0) continue;
+        if (n.name === DEFAULT_NETWORK) {
+          await this.uninstallLocked(n);
+          continue;
+        }
+        if (!labelsMatch(n.labels, filters.label)) continue;
+        if (filters.until && n.created / 1000 >= parseTimestamp(filters.until[0])) continue;
+        await this.uninstallLocked(n);
+        if (!this.store.delete(n.id)) continue;
+        this.events?.record('network', 'destroy', n.id, { name: n.name, type: n.driver });
+        deleted.push(n.name);
+      }
+    });
     return { NetworksDeleted: deleted.length ? deleted : null };
   }
 
@@ -263,16 +287,14 @@ export class NetworkService {
   async up(info: ContainerNetworkInfo): Promise<string | undefined> {
     const attachments = this.store.attachmentsOfContainer(info.containerId);
     if (attachments.length === 0) return undefined;
-    const netns = this.netnsPath(info.containerId);
     await this.withHostLock(async () => {
-      await createNetns(netns);
       for (const [i, a] of attachments.entries()) {
         const network = this.store.get(a.networkId);
         if (!network) throw new NotFoundError('network_not_found', `network ${a.networkId} not found`);
-        await this.joinLocked(network, a, info, i === 0 ? info.ports : []);
+        await this.joinLocked(network, a, info, i === 0 ? info.ports : [], i === 0);
       }
     });
-    return netns;
+    return this.netnsPath(info.containerId);
   }
 
   /** `network connect` of a running container: one more interface in its namespace. */
@@ -280,10 +302,11 @@ export class NetworkService {
     const a = this.store.attachmentsOfContainer(info.containerId).find((x) => x.networkId === networkId);
     const network = this.store.get(networkId);
     if (!a || !network) throw new NotFoundError('network_not_found', `network ${networkId} not found`);
-    await this.withHostLock(() => this.joinLocked(network, a, info, []));
+    await this.withHostLock(() => this.joinLocked(network, a, info, [], false));
   }
 
-  private async joinLocked(network: NetworkRecord, a: Attachment, info: ContainerNetworkInfo, ports: PortBinding[]): Promise<void> {
+  private async joinLocked(network: NetworkRecord, a: Attachment, info: ContainerNetworkInfo, ports: PortBinding[], newNetns: boolean): Promise<void> {
+    network = await this.installLocked(network);
     const mine = this.store.endpointsOfContainer(info.containerId);
     const used = new Set(mine.map((e) => e.ifname));
     let n = 0;
@@ -303,45 +326,95 @@ export class NetworkService {
       { ip: a.ipv4 ?? undefined, ipv6: a.ipv6 ?? undefined },
       macFor,
     );
-    const br = bridgeName(network);
-    await ensureBridge(br, network.subnets.map((s) => `${s.Gateway}/${parseCidr(s.Subnet).prefix}`));
-    for (const rule of firewallRules(network)) await ensureRule(rule);
+    mark('network: address');
     const prefixOf = (family: 4 | 6) => parseCidr(network.subnets.find((s) => parseCidr(s.Subnet).family === family)!.Subnet).prefix;
-    await addInterface(this.netnsPath(info.containerId), {
+    const iface = {
       name: ep.ifname,
       hostVeth: hostVeth(ep),
-      bridge: br,
+      bridge: bridgeName(network),
       mac: ep.mac,
       addresses: [`${ep.ip}/${prefixOf(4)}`, ...(ep.ipv6 ? [`${ep.ipv6}/${prefixOf(6)}`] : [])],
       // One default route per family, through the container's first network that has a way out.
       gateways: network.internal || mine.some((e) => !this.store.get(e.networkId)?.internal) ? [] : network.subnets.map((s) => s.Gateway),
-    });
-    for (const rule of publishRules(ep.ip, ep.ports)) await ensureRule(rule);
+    };
+    if (newNetns) await createNetns(this.netnsPath(info.containerId), iface);
+    else await addInterface(this.netnsPath(info.containerId), iface);
+    mark('network: namespace and veth');
+    if (ep.ports.length) {
+      await iptablesRestore(4, publishScript(network, ep.ip, ep.ports, '-A'));
+      mark('network: published ports');
+    }
     writeFileSync(info.resolvConfPath, containerResolvConf(readHostFile('/etc/resolv.conf')));
-    this.rewriteHosts(network);
+    if (network.name === DEFAULT_NETWORK) this.rewriteHostsOf(info.containerId);
+    else this.rewriteHosts(network);
     this.events?.record('network', 'connect', network.id, { name: network.name, type: network.driver, container: info.containerId });
   }
 
   /**
+   * The network's bridge and rules, unless its bridge exists already (the bridge is made last,
+   * so it exists only once all is in place). A subnet that a host route claims meanwhile (another
+   * state root's network, a VPN) is refused for user networks; the default bridge, when nothing
+   * uses it, moves to a free one. Returns the network's record, updated if it moved.
+   */
+  private async installLocked(network: NetworkRecord): Promise<NetworkRecord> {
+    const br = bridgeName(network);
+    if (linkExists(br)) return network;
+    const routes = (await hostRoutes()).filter((r) => r.dev !== br);
+    const clash = network.subnets.map((s) => ({ s, r: routes.find((r) => overlaps(parseCidr(r.dst), parseCidr(s.Subnet))) })).find((x) => x.r);
+    if (clash?.r) {
+      if (network.name !== DEFAULT_NETWORK || this.store.endpointsOf(network.id).length > 0) {
+        throw new ConflictError(
+          'subnet_overlap',
+          `network ${network.name}'s subnet ${clash.s.Subnet} overlaps the host's route to ${clash.r.dst} (dev ${clash.r.dev}); remove the network and create it with another --subnet`,
+        );
+      }
+      const taken = [...routes.map((r) => r.dst), ...this.store.list().filter((x) => x.id !== network.id).flatMap((x) => x.subnets.map((s) => s.Subnet))];
+      const pick = chooseSubnet(defaultPools(), taken);
+      if (!pick) throw new ConflictError('no_subnet', `the default bridge's subnet ${clash.s.Subnet} overlaps the host's route to ${clash.r.dst} and no default pool is free`);
+      network = { ...network, subnets: [{ Subnet: pick, Gateway: defaultGateway(parseCidr(pick)) }, ...network.subnets.filter((s) => parseCidr(s.Subnet).family === 6)] };
+      this.store.updateSubnets(network.id, network.subnets);
+    }
+    const published = this.store.endpointsOf(network.id).map((e) => ({ ip: e.ip, ports: e.ports }));
+    for (const family of this.families(network)) await iptablesRestore(family, installScript(network, family, await iptablesSave(family), published));
+    await ensureBridge(br, network.subnets.map((s) => `${s.Gateway}/${parseCidr(s.Subnet).prefix}`));
+    mark('network: bridge and rules');
+    return network;
+  }
+
+  /** Takes the network's bridge and rules off the host; nothing there is not an error. */
+  private async uninstallLocked(network: NetworkRecord): Promise<void> {
+    await removeLink(bridgeName(network));
+    for (const family of this.families(network)) await iptablesRestore(family, uninstallScript(network, family, await iptablesSave(family)));
+  }
+
+  private families(network: NetworkRecord): (4 | 6)[] {
+    return ([4, 6] as const).filter((f) => network.subnets.some((s) => parseCidr(s.Subnet).family === f));
+  }
+
+  /**
    * Takes the container's endpoints down: all of them and its namespace, or the one on
-   * `networkId` (disconnect while running). Nothing to do is not an error.
+   * `networkId` (disconnect while running). Nothing to do is not an error. The veths of a
+   * stopped container go with its namespace; only a disconnect deletes one.
    */
   async leave(containerId: string, networkId?: string): Promise<void> {
     await this.withHostLock(async () => {
       for (const { network, endpoint } of this.endpointsOf(containerId)) {
         if (networkId && network.id !== networkId) continue;
-        for (const rule of publishRules(endpoint.ip, endpoint.ports)) await removeRule(rule);
-        await removeLink(hostVeth(endpoint));
-        this.store.deleteEndpoint(endpoint.id);
-        this.rewriteHosts(network);
-        if (this.store.endpointsOf(network.id).length === 0) {
-          for (const rule of firewallRules(network)) await removeRule(rule);
-          await removeLink(bridgeName(network));
+        if (endpoint.ports.length && !(await iptablesRestore(4, publishScript(network, endpoint.ip, endpoint.ports, '-D')))) {
+          // Some of the rules were gone already (a crash, a hand edit): delete the others one by one.
+          for (const line of publishScript(network, endpoint.ip, endpoint.ports, '-D').split('\n').filter((l) => l.startsWith('-D'))) {
+            await iptablesRestore(4, `*nat\n${line}\nCOMMIT\n`);
+          }
         }
+        if (networkId) await removeLink(hostVeth(endpoint));
+        this.store.deleteEndpoint(endpoint.id);
+        if (network.name !== DEFAULT_NETWORK) this.rewriteHosts(network);
+        if (networkId) this.rewriteHostsOf(containerId);
         this.events?.record('network', 'disconnect', network.id, { name: network.name, type: network.driver, container: containerId });
       }
       if (!networkId) removeNetns(this.netnsPath(containerId));
     });
+    mark('network: teardown');
   }
 
   private async withHostLock<T>(fn: () => Promise<T>): Promise<T> {
@@ -354,23 +427,55 @@ export class NetworkService {
     }
   }
 
-  /** Every endpoint's hosts file on `network`, in place: they are bind-mounted, so the inode must stay. */
+  /** Every endpoint's hosts file on a user-defined `network`, in place. */
   private rewriteHosts(network: NetworkRecord): void {
-    for (const ep of this.store.endpointsOf(network.id)) {
-      const mine = this.store.endpointsOfContainer(ep.containerId);
-      const self: HostEntry[] = mine.map((m) => ({ ip: m.ip, names: [m.hostname] }));
-      const peers: HostEntry[] = [];
-      for (const m of mine) {
-        const net = m.networkId === network.id ? network : this.store.get(m.networkId);
-        // Docker resolves names on user-defined networks only.
-        if (!net || net.name === DEFAULT_NETWORK) continue;
-        for (const p of this.store.endpointsOf(net.id)) {
-          if (p.containerId === ep.containerId) continue;
-          peers.push({ ip: p.ip, names: [p.name, ...p.aliases, p.containerId.slice(0, 12)] });
-        }
+    for (const containerId of new Set(this.store.endpointsOf(network.id).map((e) => e.containerId))) this.rewriteHostsOf(containerId);
+  }
+
+  /**
+   * One container's hosts file: itself, and the peers of its user-defined networks (Docker
+   * resolves names on those only). In place: it is bind-mounted, so the inode must stay.
+   */
+  private rewriteHostsOf(containerId: string): void {
+    const mine = this.store.endpointsOfContainer(containerId);
+    if (mine.length === 0) return;
+    const self: HostEntry[] = mine.map((m) => ({ ip: m.ip, names: [m.hostname] }));
+    const peers: HostEntry[] = [];
+    for (const m of mine) {
+      const net = this.store.get(m.networkId);
+      if (!net || net.name === DEFAULT_NETWORK) continue;
+      for (const p of this.store.endpointsOf(net.id)) {
+        if (p.containerId === containerId) continue;
+        peers.push({ ip: p.ip, names: [p.name, ...p.aliases, p.containerId.slice(0, 12)] });
       }
-      rewriteInPlace(ep.hostsPath, renderHosts(self, peers));
     }
+    rewriteInPlace(mine[0].hostsPath, renderHosts(self, peers));
+  }
+
+  /** A stable id per state root for the host and none modes, which have no record. */
+  private modeId(mode: string): string {
+    return createHash('sha256').update(`berth network ${mode} ${this.paths.root}`).digest('hex');
+  }
+
+  /** `host` and `none` as Docker lists them: pre-defined networks with the host and null drivers. */
+  private modeInspect(mode: string): NetworkInspect {
+    return {
+      Name: mode,
+      Id: this.modeId(mode),
+      Created: new Date(0).toISOString(),
+      Scope: 'local',
+      Driver: mode === 'host' ? 'host' : 'null',
+      EnableIPv6: false,
+      IPAM: { Driver: 'default', Options: null, Config: [] },
+      Internal: false,
+      Attachable: false,
+      Ingress: false,
+      ConfigFrom: { Network: '' },
+      ConfigOnly: false,
+      Containers: {},
+      Options: {},
+      Labels: {},
+    };
   }
 
   private toInspect(n: NetworkRecord): NetworkInspect {

@@ -1,8 +1,6 @@
 // Published ports: Docker's PortBindings turned into concrete bindings (a host port chosen for
-// "-p 80"), and the DNAT rules each binding needs. The rules are derived from the endpoint's
-// record alone, so teardown deletes exactly what setup added.
+// "-p 80"); the DNAT rules they need are in firewall.ts.
 import { InvalidArgumentError } from '../errors.js';
-import type { IptablesRule } from '../sys/net.js';
 
 export interface PortBinding {
   proto: 'tcp' | 'udp' | 'sctp';
@@ -66,20 +64,40 @@ export function allocatePorts(wanted: PortBinding[], taken: PortBinding[]): Port
 }
 
 /**
- * DNAT from the host's addresses to the container: PREROUTING for traffic from elsewhere,
- * OUTPUT for the host's own (127.0.0.1 included; see the bridge's route_localnet).
+ * -P: every exposed port without a binding of its own gets one on a random host port, as
+ * Docker does at start.
  */
-export function publishRules(containerIp: string, bindings: PortBinding[]): IptablesRule[] {
-  return bindings.flatMap((b) => {
-    const match = [...(b.hostIp ? ['-d', b.hostIp] : ['-m', 'addrtype', '--dst-type', 'LOCAL']), '-p', b.proto, '-m', b.proto, '--dport', String(b.hostPort)];
-    const spec = [...match, '-j', 'DNAT', '--to-destination', `${containerIp}:${b.containerPort}`];
-    return (['PREROUTING', 'OUTPUT'] as const).map((chain): IptablesRule => ({ family: 4, table: 'nat', chain, spec }));
-  });
+export function withPublishAll(pb: PortBindings | undefined | null, exposed: Record<string, object> | undefined): PortBindings {
+  const out: PortBindings = { ...(pb ?? {}) };
+  for (const key of Object.keys(exposed ?? {})) {
+    const k = key.includes('/') ? key : `${key}/tcp`;
+    if (!out[k]?.length) out[k] = [{ HostIp: '', HostPort: '' }];
+  }
+  return out;
 }
 
-/** NetworkSettings.Ports of a running container. */
-export function portsView(bindings: PortBinding[]): Record<string, { HostIp: string; HostPort: string }[]> {
-  const out: Record<string, { HostIp: string; HostPort: string }[]> = {};
+/** NetworkSettings.Ports of a running container: its bindings, and its other exposed ports as null. */
+export function portsView(bindings: PortBinding[], exposed: Record<string, object> = {}): Record<string, { HostIp: string; HostPort: string }[] | null> {
+  const out: Record<string, { HostIp: string; HostPort: string }[] | null> = {};
+  for (const key of Object.keys(exposed)) out[key.includes('/') ? key : `${key}/tcp`] = null;
   for (const b of bindings) (out[`${b.containerPort}/${b.proto}`] ??= []).push({ HostIp: b.hostIp || '0.0.0.0', HostPort: String(b.hostPort) });
+  return out;
+}
+
+/** Docker's Ports of a container summary (`ps`): one entry per binding, and one per exposed port without. */
+export interface SummaryPort {
+  IP?: string;
+  PrivatePort: number;
+  PublicPort?: number;
+  Type: string;
+}
+
+export function summaryPorts(view: Record<string, { HostIp: string; HostPort: string }[] | null>): SummaryPort[] {
+  const out: SummaryPort[] = [];
+  for (const [key, list] of Object.entries(view)) {
+    const [port, type] = key.split('/');
+    if (!list?.length) out.push({ PrivatePort: Number(port), Type: type });
+    else for (const b of list) out.push({ IP: b.HostIp, PrivatePort: Number(port), PublicPort: Number(b.HostPort), Type: type });
+  }
   return out;
 }

@@ -148,6 +148,11 @@ export class NetworkStore {
     return network;
   }
 
+  /** A new subnet for a network with no endpoints (the default bridge, moved off a host route). */
+  updateSubnets(id: string, subnets: SubnetConfig[]): void {
+    this.db.prepare('UPDATE networks SET subnets = ? WHERE id = ?').run(JSON.stringify(subnets), id);
+  }
+
   /** Deletes the network if no container is attached to it; false when one is. */
   delete(id: string): boolean {
     const tx = this.db.transaction(() => {

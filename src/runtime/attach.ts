@@ -1,6 +1,7 @@
 // Attaching to a container's stdio through conmon's attach socket (<bundle>/attach, a
 // SOCK_SEQPACKET socket). Every packet conmon sends starts with one byte naming the stream
 // (2 stdout, 3 stderr); what the client sends is written to the container's stdin as is.
+import { closeSync, constants as fsConstants, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   closeSocket,
@@ -53,8 +54,10 @@ export function attach(bundleDir: string, handlers: AttachHandlers): AttachSessi
   })();
   return {
     async write(data) {
+      // Once closed, the descriptor's number may already belong to another file.
+      if (closed) throw new Error('the attach connection is closed');
       const buf = typeof data === 'string' ? Buffer.from(data) : data;
-      for (let off = 0; off < buf.length; off += PACKET_SIZE - 1) {
+      for (let off = 0; off < buf.length && !closed; off += PACKET_SIZE - 1) {
         await writePacket(fd, buf.subarray(off, off + PACKET_SIZE - 1));
       }
     },
@@ -68,4 +71,26 @@ export function attach(bundleDir: string, handlers: AttachHandlers): AttachSessi
     },
     done,
   };
+}
+
+/**
+ * Resizes the terminal of the container or exec session whose conmon has bundle `bundleDir`:
+ * conmon reads "<event> <height> <width>" lines from its control fifo, event 1 being a resize.
+ * Without a reader (no conmon yet, or gone) there is nothing to resize, and that is no error.
+ */
+export function resizeTerminal(bundleDir: string, height: number, width: number): void {
+  if (!(height > 0 && width > 0)) return;
+  let fd: number;
+  try {
+    fd = openSync(join(bundleDir, 'ctl'), fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
+  } catch {
+    return;
+  }
+  try {
+    writeSync(fd, `1 ${Math.floor(height)} ${Math.floor(width)}\n`);
+  } catch {
+    // conmon went away between the open and the write
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -1,6 +1,6 @@
 // Gathers what buildSpec needs to know about the host, so spec generation itself stays pure.
 import { existsSync } from 'node:fs';
-import os from 'node:os';
+import { release as osRelease } from 'node:os';
 import type { HostConfig, ThrottleDevice } from '../engine/engine.js';
 import type { ThrottleInput } from '../container/spec-input.js';
 import { errnoCode, InvalidArgumentError, NotFoundError } from '../errors.js';
@@ -24,7 +24,7 @@ export function readHostFacts(opts: { withDevices?: boolean } = {}): HostFacts {
     capabilities: capabilitiesFromMask(readCapabilityBoundingSet()),
     rlimitHard: Object.fromEntries(Object.entries(rlimits).map(([k, v]) => [k, v.hard])),
     arch: process.arch,
-    kernel: os.release(),
+    kernel: osRelease(),
     swapLimit: swapLimitSupported(),
     ...(opts.withDevices ? { devices: listDevices('/dev') } : {}),
   };

@@ -2,13 +2,16 @@
 // their log and exit code, and outlives berth) and then driven with runc's CLI. Process
 // spawning lives in src/sys/process.ts; this module builds arguments and reads results.
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConflictError, errnoCode, InvalidArgumentError, NotFoundError, SystemError } from '../errors.js';
 import { killProcess } from '../sys/background.js';
-import { launchMonitor, runTool, type RunResult } from '../sys/process.js';
+import { takeFromFifo } from '../sys/fifo.js';
+import { processAlive } from '../sys/pids.js';
+import { launchAttachableMonitor, launchMonitor, runTool, type AttachableMonitor, type RunResult } from '../sys/process.js';
+import { attach, type AttachHandlers, type AttachSession } from './attach.js';
 import { toOciJson, type OciProcess, type OciResources } from './spec.js';
 
 export const DEFAULT_RUNTIME_PATH = '/usr/sbin/runc';
@@ -85,6 +88,16 @@ export interface CreateResult {
   /** The container's init process, as seen from the host. */
   pid: number;
   conmonPid: number;
+}
+
+/** An exec session with its client attached (execAttached). */
+export interface AttachedExec extends CreateResult {
+  /** The exec's stdio: output arrives through the handlers, input is written here. */
+  session: AttachSession;
+  /** The process's exit status (128+N for a signal), or null when the monitor could not tell. */
+  exitCode: Promise<number | null>;
+  /** Stops waiting for the exit status; the process and its monitor carry on. */
+  release(): void;
 }
 
 /** `runc state` output. */
@@ -266,7 +279,20 @@ export class OciRuntime {
     throw new SystemError(`runtime_${what}_failed`, `OCI runtime ${what} failed for ${id}: ${stderr}`);
   }
 
-  start(id: string): Promise<void> {
+  /**
+   * Lets a created container's init run. For runc, berth does what `runc start` does itself:
+   * runc's init waits to open `exec.fifo` in the container's state directory for writing, and
+   * starting is reading its byte and removing the FIFO (which is also how runc tells "created"
+   * from "running"). That saves starting the runtime once per container. Any other runtime, a
+   * FIFO that is not there, or an init that died gets the runtime's own `start` and its errors.
+   */
+  async start(id: string, initPid = 0): Promise<void> {
+    const rt = this.binaryFor(id);
+    if (initPid > 0 && basename(rt.path) === 'runc') {
+      const fifo = join(rt.root, id, 'exec.fifo');
+      const started = await takeFromFifo(fifo, () => processAlive(initPid), 10_000).catch(() => false);
+      if (started) return;
+    }
     return this.runcOk('start', id, ['start', id]);
   }
 
@@ -326,6 +352,15 @@ export class OciRuntime {
   }
 
   /**
+   * Forgets a container whose init has exited without running the runtime: for a stopped
+   * container, `runc delete` (and crun's) only removes its cgroup and its state directory
+   * `<root>/<id>`, and starting the runtime costs more than both. The caller removes the cgroup.
+   */
+  removeStoppedState(id: string): void {
+    rmSync(join(this.binaryFor(id).root, id), { recursive: true, force: true });
+  }
+
+  /**
    * Runs a process in a running container and waits for it, collecting its output
    * (`docker exec` without -it). The process spec carries user, env, cwd and capabilities.
    * A command that cannot be found or executed gives 127/126, as `docker exec` does.
@@ -362,9 +397,90 @@ export class OciRuntime {
    * and hold up the container's teardown.
    */
   async execDetached(opts: ExecDetachedOptions): Promise<CreateResult> {
-    if (opts.process.terminal) {
-      throw new InvalidArgumentError('exec_tty_unsupported', 'exec with a terminal is not supported by this driver yet');
+    const { args, runtimeLog, conmonPidFile } = this.execMonitorArgs(opts);
+    const result = await launchMonitor(this.conmonPath, args, { timeoutMs: opts.timeoutMs ?? 60_000, cwd: opts.execDir });
+    let pid = 0;
+    try {
+      pid = (JSON.parse(result.syncMessage ?? '{}') as { data?: number }).data ?? 0;
+    } catch {
+      // handled below with the runtime's own message
     }
+    if (result.code !== 0 || pid <= 0) {
+      throw this.execError(opts.id, runtimeLogError(runtimeLog) ?? (result.stderr.trim() || 'conmon did not report the exec pid'));
+    }
+    let conmonPid = 0;
+    try {
+      conmonPid = Number(readFileSync(conmonPidFile, 'utf8').trim());
+    } catch {
+      // as in create: a missing pid file leaves conmonPid 0
+    }
+    return { pid, conmonPid };
+  }
+
+  /**
+   * Starts a process in the container under its own conmon with a client attached from the
+   * first byte (`docker exec -it`): conmon waits until the client is connected to the exec's
+   * attach socket before it runs the runtime's exec, gives the process a terminal of its own
+   * (the console socket) or a stdin pipe, and reports the exit status on the sync pipe. The
+   * exec's control fifo (<execDir>/ctl) takes resizes. A client that goes away leaves the
+   * process running; conmon then records its exit code in <execDir>/exit.
+   */
+  async execAttached(opts: ExecDetachedOptions & { stdin: boolean; handlers: AttachHandlers }): Promise<AttachedExec> {
+    const { args, runtimeLog, conmonPidFile } = this.execMonitorArgs(opts);
+    args.push('--exec-attach');
+    if (!opts.process.terminal && opts.stdin) args.push('-i');
+    let monitor: AttachableMonitor;
+    try {
+      monitor = await launchAttachableMonitor(this.conmonPath, args, { timeoutMs: opts.timeoutMs ?? 60_000, cwd: opts.execDir });
+    } catch (err) {
+      throw this.execError(opts.id, runtimeLogError(runtimeLog) ?? (err as Error).message);
+    }
+    let session: AttachSession;
+    try {
+      // The socket's path is longer than sockaddr_un holds; a descriptor of its directory is not.
+      const dirFd = openSync(opts.execDir, 'r');
+      try {
+        session = attach(`/proc/self/fd/${dirFd}`, opts.handlers);
+      } finally {
+        closeSync(dirFd);
+      }
+    } catch (err) {
+      monitor.release();
+      throw err;
+    }
+    monitor.start();
+    const first = await monitor.nextMessage();
+    const pid = syncData(first);
+    if (pid === null || pid <= 0) {
+      await session.detach();
+      monitor.release();
+      const message = syncMessageText(first);
+      throw this.execError(opts.id, runtimeLogError(runtimeLog) ?? (message || monitor.stderr().trim() || 'conmon did not report the exec pid'));
+    }
+    let conmonPid = 0;
+    try {
+      conmonPid = Number(readFileSync(conmonPidFile, 'utf8').trim());
+    } catch {
+      // as in create: a missing pid file leaves conmonPid 0
+    }
+    const exitFile = opts.execDir;
+    const exitCode = (async () => {
+      const code = syncData(await monitor.nextMessage());
+      monitor.release();
+      // A monitor that went away without reporting may still have written its exit file.
+      return code ?? readExitCode(exitFile, 'exit');
+    })().catch(() => null);
+    return {
+      pid,
+      conmonPid,
+      session,
+      exitCode,
+      release: () => monitor.release(),
+    };
+  }
+
+  /** conmon's command line for an exec session; the process spec goes to <execDir>/process.json. */
+  private execMonitorArgs(opts: ExecDetachedOptions): { args: string[]; runtimeLog: string; conmonPidFile: string } {
     for (const d of [dirname(opts.logPath), opts.execDir]) mkdirSync(d, { recursive: true });
     const file = join(opts.execDir, 'process.json');
     const pidFile = join(opts.execDir, 'pid');
@@ -391,23 +507,8 @@ export class OciRuntime {
       '--runtime-arg', '--log-format=json',
       '--runtime-arg', `--log=${runtimeLog}`,
     ];
-    const result = await launchMonitor(this.conmonPath, args, { timeoutMs: opts.timeoutMs ?? 60_000, cwd: opts.execDir });
-    let pid = 0;
-    try {
-      pid = (JSON.parse(result.syncMessage ?? '{}') as { data?: number }).data ?? 0;
-    } catch {
-      // handled below with the runtime's own message
-    }
-    if (result.code !== 0 || pid <= 0) {
-      throw this.execError(opts.id, runtimeLogError(runtimeLog) ?? (result.stderr.trim() || 'conmon did not report the exec pid'));
-    }
-    let conmonPid = 0;
-    try {
-      conmonPid = Number(readFileSync(conmonPidFile, 'utf8').trim());
-    } catch {
-      // as in create: a missing pid file leaves conmonPid 0
-    }
-    return { pid, conmonPid };
+    if (opts.process.terminal) args.push('-t');
+    return { args, runtimeLog, conmonPidFile };
   }
 
   private execError(id: string, message: string): Error {
@@ -443,6 +544,25 @@ export class ExecStartError extends SystemError {
   constructor(code: string, message: string, exitCode: 125 | 126 | 127) {
     super(code, message);
     this.exitCode = exitCode;
+  }
+}
+
+/** The number in one of conmon's sync messages ({"data": N, "message": "..."}), or null. */
+function syncData(line: string | null): number | null {
+  if (line === null) return null;
+  try {
+    const data = (JSON.parse(line) as { data?: unknown }).data;
+    return typeof data === 'number' ? data : null;
+  } catch {
+    return null;
+  }
+}
+
+function syncMessageText(line: string | null): string {
+  try {
+    return String((JSON.parse(line ?? '{}') as { message?: unknown }).message ?? '');
+  } catch {
+    return line ?? '';
   }
 }
 

@@ -59,7 +59,19 @@ export interface OciSeccomp {
   syscalls?: OciSeccompSyscall[];
 }
 
-export const defaultSeccompProfile: SeccompProfile = defaultProfileJson as SeccompProfile;
+/**
+ * berth's default profile: Docker's, filtering only each architecture's native ABI. Docker's
+ * also lists the compat ABIs (x86 and x32 on x86_64, arm on arm64), and libseccomp builds a
+ * separate syscall tree for each: on x86_64 that makes runc's container start-up about a third
+ * slower, for 32-bit programs that containers hardly run. Here their system calls get the
+ * runtime's bad-architecture action instead; a profile given with --security-opt seccomp=FILE
+ * (Docker's own, for one) keeps whatever architectures it lists.
+ */
+const dockerProfile = defaultProfileJson as SeccompProfile;
+export const defaultSeccompProfile: SeccompProfile = {
+  ...dockerProfile,
+  archMap: dockerProfile.archMap?.map(({ architecture }) => ({ architecture, subArchitectures: [] })),
+};
 
 /** The host's architecture as libseccomp and Go name it, from Node's `process.arch`. */
 export function seccompArchOf(nodeArch: string): { scmp: string; goarch: string } {

@@ -1,12 +1,15 @@
 // Content-addressed blob store. A blob becomes visible under its digest only after its bytes
 // have been hashed to that digest: it is written to a temp file, fsynced, then renamed.
-import { createHash, randomBytes } from 'node:crypto';
+// Downloads write to content/ingest/<hex> instead, a partial blob that outlives the process (a
+// killed pull) so that the next download of that digest continues where it stopped.
+import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fsp, type ReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError, NotFoundError, errnoCode } from '../errors.js';
+import { tryLock, type FileLock } from '../sys/lock.js';
 
 const digestPattern = /^sha256:[a-f0-9]{64}$/;
 
@@ -35,18 +38,26 @@ export class DigestStream extends Transform {
   }
 }
 
+/** Bytes read at a time when a partial blob's bytes are hashed again. */
+const rehashChunk = 1 << 20;
+
 export class ContentStore {
   readonly dir: string;
   private readonly tmpDir: string;
+  private readonly ingestDir: string;
+  private readonly gzipDir: string;
 
   constructor(root: string) {
     this.dir = join(root, 'content', 'blobs', 'sha256');
     this.tmpDir = join(root, 'content', 'tmp');
+    this.ingestDir = join(root, 'content', 'ingest');
+    this.gzipDir = join(root, 'content', 'gzip-of');
   }
 
   async init(): Promise<void> {
     await fsp.mkdir(this.dir, { recursive: true });
     await fsp.mkdir(this.tmpDir, { recursive: true });
+    await fsp.mkdir(this.ingestDir, { recursive: true });
   }
 
   path(digest: string): string {
@@ -143,6 +154,69 @@ export class ContentStore {
     return new BlobWriter(this, tmp, await fsp.open(tmp, 'ax', 0o644));
   }
 
+  /** The bytes of `digest` a killed or failed download left in content/ingest/ (0 for none). */
+  async partialSize(digest: string): Promise<number> {
+    checkDigest(digest);
+    const st = await fsp.stat(this.ingestPath(digest)).catch(() => undefined);
+    return st?.size ?? 0;
+  }
+
+  /**
+   * A writer for the blob `digest` whose bytes survive this process: it continues the partial
+   * blob an earlier download left (its bytes hashed again first, `size` saying how many there
+   * are), and keeps what it wrote when aborted, so that the next download resumes from there.
+   * Partials longer than `maxSize` (the descriptor's size) start over. While one process writes
+   * a partial (a lock held on it), another gets a private temp file instead.
+   */
+  async resumableWriter(digest: string, maxSize: number): Promise<BlobWriter> {
+    const path = this.ingestPath(digest);
+    const lock = tryLock(path);
+    if (!lock) return this.writer();
+    try {
+      const fh = await fsp.open(path, 'r+');
+      try {
+        let { size } = await fh.stat();
+        if (size > maxSize) {
+          await fh.truncate(0);
+          size = 0;
+        }
+        const hash = createHash('sha256');
+        const buf = Buffer.allocUnsafe(Math.min(rehashChunk, Math.max(size, 1)));
+        for (let pos = 0; pos < size; ) {
+          const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - pos), pos);
+          if (bytesRead === 0) break;
+          hash.update(buf.subarray(0, bytesRead));
+          pos += bytesRead;
+        }
+        return new BlobWriter(this, path, fh, { lock, size, hash });
+      } catch (err) {
+        await fh.close();
+        throw err;
+      }
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+
+  /** The gzip blob made from the uncompressed blob `digest` for a push, if it is still stored. */
+  async gzipOf(digest: string): Promise<string | undefined> {
+    checkDigest(digest);
+    const known = await fsp.readFile(join(this.gzipDir, digest.slice('sha256:'.length)), 'utf8').catch(() => undefined);
+    if (known === undefined || !digestPattern.test(known) || !(await this.has(known))) return undefined;
+    return known;
+  }
+
+  /** Remembers that `gzip` is the compressed form of the uncompressed blob `digest`. */
+  async rememberGzip(digest: string, gzip: string): Promise<void> {
+    checkDigest(digest);
+    checkDigest(gzip);
+    await fsp.mkdir(this.gzipDir, { recursive: true });
+    const tmp = this.tmpPath();
+    await fsp.writeFile(tmp, gzip, { mode: 0o644 });
+    await fsp.rename(tmp, join(this.gzipDir, digest.slice('sha256:'.length)));
+  }
+
   async delete(digest: string): Promise<void> {
     await fsp.rm(this.path(digest), { force: true });
   }
@@ -152,14 +226,39 @@ export class ContentStore {
     return names.filter((n) => /^[a-f0-9]{64}$/.test(n)).map((n) => 'sha256:' + n);
   }
 
-  /** Removes temp files left by a crashed writer. Only files older than `olderThanMs`. */
+  /**
+   * Removes temp files left by a crashed writer and partial downloads nobody resumed, both only
+   * when older than `olderThanMs` (a partial being written is also locked, and kept), and
+   * gzip records whose blobs are gone.
+   */
   async cleanTemp(olderThanMs: number): Promise<void> {
     const now = Date.now();
-    for (const name of await fsp.readdir(this.tmpDir)) {
-      const p = join(this.tmpDir, name);
+    const old = async (p: string): Promise<boolean> => {
       const st = await fsp.stat(p).catch(() => undefined);
-      if (st && now - st.mtimeMs > olderThanMs) await fsp.rm(p, { force: true });
+      return st !== undefined && now - st.mtimeMs > olderThanMs;
+    };
+    for (const name of await fsp.readdir(this.tmpDir)) {
+      if (await old(join(this.tmpDir, name))) await fsp.rm(join(this.tmpDir, name), { force: true });
     }
+    for (const name of await readdirIfAny(this.ingestDir)) {
+      const p = join(this.ingestDir, name);
+      if (!(await old(p))) continue;
+      const lock = tryLock(p);
+      if (!lock) continue;
+      try {
+        await fsp.rm(p, { force: true });
+      } finally {
+        lock.release();
+      }
+    }
+    for (const name of await readdirIfAny(this.gzipDir)) {
+      if (/^[a-f0-9]{64}$/.test(name) && !(await this.has('sha256:' + name))) await fsp.rm(join(this.gzipDir, name), { force: true });
+    }
+  }
+
+  private ingestPath(digest: string): string {
+    checkDigest(digest);
+    return join(this.ingestDir, digest.slice('sha256:'.length));
   }
 
   private tmpPath(): string {
@@ -167,22 +266,44 @@ export class ContentStore {
   }
 }
 
+async function readdirIfAny(dir: string): Promise<string[]> {
+  try {
+    return await fsp.readdir(dir);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return [];
+    throw err;
+  }
+}
+
 /**
- * A blob written in pieces, possibly over several connections: every byte is hashed as it is
- * appended, and the blob appears under its digest only when commit() finds the whole matches.
+ * A blob written in pieces, possibly over several connections (or processes, for a partial in
+ * content/ingest/): every byte is hashed as it is appended, and the blob appears under its
+ * digest only when commit() finds the whole matches.
  */
 export class BlobWriter {
-  size = 0;
-  private hash = createHash('sha256');
+  size: number;
+  private hash: Hash;
   private closed = false;
   /** The last write issued: a piece abandoned mid-way may still have one in flight. */
   private lastWrite: Promise<unknown> = Promise.resolve();
+  private readonly lock?: FileLock;
 
   constructor(
     private readonly content: ContentStore,
     private readonly tmp: string,
     private readonly fh: FileHandle,
-  ) {}
+    /** For a resumable partial: its lock and the bytes already in it, hashed. */
+    partial?: { lock: FileLock; size: number; hash: Hash },
+  ) {
+    this.lock = partial?.lock;
+    this.size = partial?.size ?? 0;
+    this.hash = partial?.hash ?? createHash('sha256');
+  }
+
+  /** Whether the bytes survive abort() for a later writer of the same digest. */
+  get resumable(): boolean {
+    return this.lock !== undefined;
+  }
 
   /** A stream appending to the blob; one per piece, ended without ending the blob. */
   sink(): Writable {
@@ -190,11 +311,13 @@ export class BlobWriter {
       highWaterMark: 1 << 20,
       writev: (chunks, cb) => {
         const buffers = chunks.map((c) => c.chunk as Buffer);
+        // Positioned: a resumed partial is open for reading too, not in append mode.
+        const position = this.size;
         for (const b of buffers) {
           this.hash.update(b);
           this.size += b.length;
         }
-        this.lastWrite = this.fh.writev(buffers).then(() => cb(), cb);
+        this.lastWrite = this.fh.writev(buffers, position).then(() => cb(), cb);
       },
     });
   }
@@ -220,24 +343,38 @@ export class BlobWriter {
       if (digest !== expected) {
         throw new InvalidArgumentError('digest_mismatch', `content digest mismatch: expected ${expected}, got ${digest}`);
       }
+      await this.settled();
       await this.fh.sync();
-      await this.close();
       await fsp.rename(this.tmp, this.content.path(expected));
+      await this.close();
     } catch (err) {
-      await this.abort();
+      await this.discard();
       throw err;
     }
   }
 
+  /** Stops writing: a resumable partial keeps its bytes for the next download, a temp file goes. */
   async abort(): Promise<void> {
+    if (!this.resumable || this.size === 0) return this.discard();
     await this.close();
+  }
+
+  /** Stops writing and removes what was written. */
+  async discard(): Promise<void> {
+    // Removed before the lock goes, so that no other writer picks up the bytes meanwhile.
+    await this.settled().catch(() => undefined);
     await fsp.rm(this.tmp, { force: true });
+    await this.close();
   }
 
   private async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.settled();
-    await this.fh.close();
+    try {
+      await this.settled();
+      await this.fh.close();
+    } finally {
+      this.lock?.release();
+    }
   }
 }

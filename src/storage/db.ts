@@ -3,6 +3,7 @@
 // are numbered migrations applied in order inside one transaction each.
 import Database from 'better-sqlite3';
 import { SystemError } from '../errors.js';
+import { sqliteBinding } from '../sys/native.js';
 
 export type Db = Database.Database;
 
@@ -136,7 +137,7 @@ export const schemaVersion = migrations.length;
 export function openDb(file: string): Db {
   let db: Db;
   try {
-    db = new Database(file);
+    db = new Database(file, { nativeBinding: sqliteBinding() });
   } catch (err) {
     throw new SystemError('db_open', `cannot open the state database ${file}: ${(err as Error).message}`, { cause: err });
   }

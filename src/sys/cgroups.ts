@@ -2,7 +2,7 @@
 // controller on cgroup v1 and hybrid hosts, one unified directory on v2), the host's CPU time
 // from /proc/stat, and the network counters of the container's network namespace.
 import { existsSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { availableParallelism as osAvailableParallelism, totalmem as osTotalmem } from 'node:os';
 import { join } from 'node:path';
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
@@ -200,11 +200,11 @@ export function systemCpuUsage(): number {
 }
 
 export function onlineCpus(): number {
-  return os.availableParallelism();
+  return osAvailableParallelism();
 }
 
 export function hostMemory(): number {
-  return os.totalmem();
+  return osTotalmem();
 }
 
 export interface NetDevCounters {

@@ -1,6 +1,6 @@
 // Facts about the host that `berth info` and the runtime need.
 import { existsSync, readFileSync, statfsSync } from 'node:fs';
-import os from 'node:os';
+import { release as osRelease, type as osType } from 'node:os';
 
 export function operatingSystem(): string {
   try {
@@ -10,7 +10,7 @@ export function operatingSystem(): string {
   } catch {
     // fall through to the kernel's own name
   }
-  return os.type();
+  return osType();
 }
 
 /** '2' on a unified hierarchy, '1' on legacy or hybrid hosts (v1 controllers mounted). */
@@ -19,7 +19,7 @@ export function cgroupVersion(): '1' | '2' {
 }
 
 export function kernelVersion(): string {
-  return os.release();
+  return osRelease();
 }
 
 export function bootId(): string {

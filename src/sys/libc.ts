@@ -5,7 +5,7 @@
 import { openSync, closeSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { getSystemErrorMap } from 'node:util';
-import koffi from 'koffi';
+import { koffi } from './native.js';
 
 const libc = koffi.load('libc.so.6');
 

@@ -4,14 +4,15 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import koffi from 'koffi';
+import type { KoffiFunction } from 'koffi';
+import { koffi } from './native.js';
 
 const LOCK_EX = 2;
 const LOCK_NB = 4;
 const EWOULDBLOCK = 11;
 const EINTR = 4;
 
-let flockFn: koffi.KoffiFunction | undefined;
+let flockFn: KoffiFunction | undefined;
 function flock(fd: number, op: number): number {
   flockFn ??= koffi.load('libc.so.6').func('int flock(int fd, int operation)');
   return flockFn(fd, op) as number;

@@ -1,14 +1,25 @@
-// Network plumbing on the host with iproute2, iptables and util-linux: the only place berth
-// runs them. Every function is idempotent (adding what exists or removing what is gone is not
-// an error), so a crashed setup or teardown is finished by running it again.
-import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+// Network plumbing on the host with iproute2, iptables and util-linux, and the two bridge
+// ioctls berth makes itself: the only place berth runs them. Every function is idempotent
+// (adding what exists or removing what is gone is not an error), so a crashed setup or teardown
+// is finished by running it again.
+//
+// A container's interface costs one process: berth makes the namespace itself (unshare and a
+// bind mount on its main thread, which then returns to the host's namespace), and one
+// `ip -batch`, started while the main thread is in the new namespace, makes the veth pair there
+// with its host end created directly in the host's namespace; the host end then joins the
+// bridge by ioctl. Moving a link between namespaces
+// (or deleting one) waits for an RCU grace period, tens of milliseconds, so berth never moves
+// links, and a stopped container's veth goes with its namespace: the kernel deletes both once
+// the namespace's bind mount is gone and its last process has exited.
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { KoffiFunction } from 'koffi';
 import { SystemError } from '../errors.js';
-import { MNT_DETACH, umount2 } from './libc.js';
-import { runTool } from './process.js';
+import { MNT_DETACH, MS_BIND, mount, SyscallError, umount2 } from './libc.js';
+import { koffi } from './native.js';
+import { runTool, type RunResult } from './process.js';
 
 const IP = '/usr/sbin/ip';
-const UNSHARE = '/usr/bin/unshare';
 const NSENTER = '/usr/bin/nsenter';
 
 async function run(file: string, args: string[], what: string, input?: string): Promise<string> {
@@ -17,17 +28,22 @@ async function run(file: string, args: string[], what: string, input?: string): 
   return r.stdout.toString();
 }
 
-/** The destinations of the host's IPv4 and IPv6 routes, as CIDRs (the default routes left out). */
-export async function hostRouteCidrs(): Promise<string[]> {
-  const out: string[] = [];
+/** The host's IPv4 and IPv6 routes (destination CIDR and device), the default routes left out. */
+export async function hostRoutes(): Promise<{ dst: string; dev: string }[]> {
+  const out: { dst: string; dev: string }[] = [];
   for (const family of ['-4', '-6']) {
-    const routes = JSON.parse((await run(IP, ['-j', family, 'route', 'show', 'table', 'all'], 'ip route')) || '[]') as { dst: string; type?: string }[];
+    const routes = JSON.parse((await run(IP, ['-j', family, 'route', 'show', 'table', 'all'], 'ip route')) || '[]') as { dst: string; dev?: string; type?: string }[];
     for (const r of routes) {
       if (r.dst === 'default' || (r.type && r.type !== 'unicast')) continue;
-      out.push(r.dst.includes('/') ? r.dst : `${r.dst}/${family === '-4' ? 32 : 128}`);
+      out.push({ dst: r.dst.includes('/') ? r.dst : `${r.dst}/${family === '-4' ? 32 : 128}`, dev: r.dev ?? '' });
     }
   }
   return out;
+}
+
+/** The destinations of the host's routes, as CIDRs. */
+export async function hostRouteCidrs(): Promise<string[]> {
+  return (await hostRoutes()).map((r) => r.dst);
 }
 
 /**
@@ -36,35 +52,40 @@ export async function hostRouteCidrs(): Promise<string[]> {
  */
 const nodad = (cidr: string) => (cidr.includes(':') ? ' nodad' : '');
 
-async function linkExists(name: string): Promise<boolean> {
-  return (await runTool(IP, ['link', 'show', 'dev', name])).code === 0;
+export function linkExists(name: string): boolean {
+  return existsSync(`/sys/class/net/${name}`);
 }
 
-/** A bridge with the gateway addresses, up. */
+/** A bridge with the gateway addresses, up, and the host forwarding between interfaces. */
 export async function ensureBridge(name: string, addresses: string[]): Promise<void> {
-  if (!(await linkExists(name))) {
+  if (!linkExists(name)) {
     const r = await runTool(IP, ['link', 'add', name, 'type', 'bridge']);
-    if (r.code !== 0 && !(await linkExists(name))) throw new SystemError('network_setup', `ip link add ${name}: ${r.stderr.toString().trim()}`);
+    if (r.code !== 0 && !linkExists(name)) throw new SystemError('network_setup', `ip link add ${name}: ${r.stderr.toString().trim()}`);
   }
   const cmds = addresses.map((a) => `address replace ${a} dev ${name}${nodad(a)}`);
   await run(IP, ['-batch', '-'], `configure bridge ${name}`, [...cmds, `link set ${name} up`].join('\n') + '\n');
   // Lets the nat OUTPUT rules of published ports send 127.0.0.1 traffic to the containers; it
   // lives and dies with the bridge.
   writeFileSync(`/proc/sys/net/ipv4/conf/${name}/route_localnet`, '1');
+  // As Docker does: without forwarding nothing leaves a bridge network. Host-wide, and left on.
+  writeIfNot('/proc/sys/net/ipv4/ip_forward', '1');
+  if (addresses.some((a) => a.includes(':'))) writeIfNot('/proc/sys/net/ipv6/conf/all/forwarding', '1');
 }
 
+function writeIfNot(path: string, value: string): void {
+  if (readFileSync(path, 'utf8').trim() !== value) writeFileSync(path, value);
+}
+
+/** Deletes a link (a bridge, or a running container's veth on disconnect). */
 export async function removeLink(name: string): Promise<void> {
   const r = await runTool(IP, ['link', 'del', name]);
-  if (r.code !== 0 && (await linkExists(name))) throw new SystemError('network_teardown', `ip link del ${name}: ${r.stderr.toString().trim()}`);
+  if (r.code !== 0 && linkExists(name)) throw new SystemError('network_teardown', `ip link del ${name}: ${r.stderr.toString().trim()}`);
 }
 
-/** A new network namespace kept alive by a bind mount on `path` (what `ip netns add` does). */
-export async function createNetns(path: string): Promise<void> {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  closeSync(openSync(path, 'a', 0o600));
-  await run(UNSHARE, [`--net=${path}`, 'true'], `create network namespace ${path}`);
-}
-
+/**
+ * Releases a container's network namespace. Its interfaces go with it once nothing runs in it
+ * any more (the kernel deletes veth pairs with their namespace).
+ */
 export function removeNetns(path: string): void {
   try {
     umount2(path, MNT_DETACH);
@@ -85,48 +106,136 @@ export interface Interface {
   gateways: string[];
 }
 
-/**
- * A veth pair between the namespace and the bridge, addressed and routed; loopback up. The
- * pair is created from inside the namespace with its peer sent to PID 1's namespace (the
- * host's), so no name is ever visible in the wrong place.
- */
-export async function addInterface(netns: string, i: Interface): Promise<void> {
-  const inside = [
-    `link add ${i.name} address ${i.mac} type veth peer name ${i.hostVeth} netns 1`,
+function interfaceBatch(i: Interface, hostNetns: string, withLoopback: boolean): string {
+  const lines = [
+    // The peer is created in the host's namespace; berth sets it up there.
+    `link add ${i.name} address ${i.mac} type veth peer name ${i.hostVeth} netns ${hostNetns}`,
     ...i.addresses.map((a) => `address add ${a} dev ${i.name}${nodad(a)}`),
-    `link set lo up`,
+    ...(withLoopback ? ['link set lo up'] : []),
     `link set ${i.name} up`,
     ...i.gateways.map((g) => `route add default via ${g} dev ${i.name}`),
   ];
-  await run(NSENTER, [`--net=${netns}`, IP, '-batch', '-'], `configure ${i.name} in ${netns}`, inside.join('\n') + '\n');
-  await run(IP, ['link', 'set', i.hostVeth, 'master', i.bridge, 'up'], `attach ${i.hostVeth} to ${i.bridge}`);
+  return lines.join('\n') + '\n';
 }
 
-export interface IptablesRule {
-  family: 4 | 6;
-  table: 'filter' | 'nat';
-  chain: string;
-  /** Insert at the top of the chain (before Docker's rules) rather than append. */
-  first?: boolean;
-  spec: string[];
-}
+const CLONE_NEWNET = 0x40000000;
+let nsCalls: { unshare: KoffiFunction; setns: KoffiFunction } | undefined;
 
-const iptablesBin = (family: 4 | 6) => (family === 4 ? '/usr/sbin/iptables' : '/usr/sbin/ip6tables');
-
-async function ruleExists(r: IptablesRule): Promise<boolean> {
-  return (await runTool(iptablesBin(r.family), ['-w', '-t', r.table, '-C', r.chain, ...r.spec])).code === 0;
-}
-
-export async function ensureRule(r: IptablesRule): Promise<void> {
-  if (await ruleExists(r)) return;
-  await run(iptablesBin(r.family), ['-w', '-t', r.table, r.first ? '-I' : '-A', r.chain, ...r.spec], `iptables ${r.chain} ${r.spec.join(' ')}`);
-}
-
-/** Deletes every copy of the rule: `-D` until iptables finds none left (exit status 1). */
-export async function removeRule(r: IptablesRule): Promise<void> {
-  for (;;) {
-    const res = await runTool(iptablesBin(r.family), ['-w', '-t', r.table, '-D', r.chain, ...r.spec]);
-    if (res.code === 1) return;
-    if (res.code !== 0) throw new SystemError('network_teardown', `iptables -D ${r.chain} ${r.spec.join(' ')}: ${res.stderr.toString().trim()}`);
+/**
+ * A new network namespace kept alive by a bind mount on `path`, with loopback up and the
+ * interface `i` joined to its bridge: one process.
+ *
+ * Namespaces are per thread. The main thread unshares, bind-mounts its new namespace, spawns
+ * `ip` (the child is forked from this thread, so it starts inside) and goes back to the host's
+ * namespace, all in one synchronous stretch: no other JavaScript runs meanwhile, and libuv's
+ * worker threads never leave the host's namespace. `ip` names the host's namespace through the
+ * descriptor berth keeps open until it is done, since /proc/<pid>/ns/net may still be the new
+ * one when it looks.
+ */
+export async function createNetns(path: string, i: Interface): Promise<void> {
+  removeNetns(path);
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, 'a', 0o600));
+  if (!nsCalls) {
+    const libc = koffi.load('libc.so.6');
+    nsCalls = { unshare: libc.func('int unshare(int flags)'), setns: libc.func('int setns(int fd, int nstype)') };
   }
+  const ns = nsCalls;
+  const host = openSync('/proc/thread-self/ns/net', 'r');
+  try {
+    let child: Promise<RunResult>;
+    if ((ns.unshare(CLONE_NEWNET) as number) < 0) throw new SyscallError('unshare', koffi.errno(), path);
+    try {
+      mount('/proc/thread-self/ns/net', path, null, MS_BIND, null);
+      child = runTool(IP, ['-batch', '-'], { input: interfaceBatch(i, `/proc/${process.pid}/fd/${host}`, true) });
+    } finally {
+      if ((ns.setns(host, CLONE_NEWNET) as number) < 0) {
+        throw new SystemError('network_setup', `cannot return to the host's network namespace: ${new SyscallError('setns', koffi.errno()).message}`);
+      }
+    }
+    const r = await child;
+    if (r.code !== 0) throw new SystemError('network_setup', `configure ${i.name} in ${path}: ${r.stderr.toString().trim() || `exit ${r.code}`}`);
+  } finally {
+    closeSync(host);
+  }
+  joinBridge(i.hostVeth, i.bridge);
+}
+
+/** One more interface in an existing namespace (`network connect` of a running container). */
+export async function addInterface(netns: string, i: Interface): Promise<void> {
+  await run(NSENTER, [`--net=${netns}`, IP, '-batch', '-'], `configure ${i.name} in ${netns}`, interfaceBatch(i, `/proc/${process.pid}/ns/net`, false));
+  joinBridge(i.hostVeth, i.bridge);
+}
+
+const AF_UNIX = 1;
+const SOCK_DGRAM = 2;
+const SOCK_CLOEXEC = 0o2000000;
+const SIOCGIFFLAGS = 0x8913;
+const SIOCSIFFLAGS = 0x8914;
+const SIOCBRADDIF = 0x89a2;
+const IFF_UP = 0x1;
+const IFNAMSIZ = 16;
+
+let bridgeIoctl: { socket: KoffiFunction; ioctl: KoffiFunction; close: KoffiFunction } | undefined;
+
+/**
+ * Enslaves `port` to `bridge` with SIOCBRADDIF (what brctl addif does), sets it up, and lets it
+ * hairpin: a container may reach its own published port through the host's address.
+ */
+function joinBridge(port: string, bridge: string): void {
+  const ifindex = Number(readFileSync(`/sys/class/net/${port}/ifindex`, 'utf8'));
+  if (!bridgeIoctl) {
+    const libc = koffi.load('libc.so.6');
+    bridgeIoctl = {
+      socket: libc.func('int socket(int domain, int type, int protocol)'),
+      ioctl: libc.func('int ioctl(int fd, unsigned long request, ...)'),
+      close: libc.func('int close(int fd)'),
+    };
+  }
+  const io = bridgeIoctl;
+  const fd = io.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0) as number;
+  if (fd < 0) throw new SyscallError('socket', koffi.errno());
+  // struct ifreq: a name, then a union (ifr_ifindex, ifr_flags…) at the same offset.
+  const ifreq = (name: string) => {
+    const b = Buffer.alloc(40);
+    b.write(name, 0, IFNAMSIZ - 1);
+    return b;
+  };
+  const ioctl = (request: number, req: Buffer, what: string) => {
+    if ((io.ioctl(fd, request, 'uint8_t *', req) as number) < 0) {
+      throw new SystemError('network_setup', `${what}: ${new SyscallError('ioctl', koffi.errno(), port).message}`);
+    }
+  };
+  try {
+    const add = ifreq(bridge);
+    add.writeInt32LE(ifindex, IFNAMSIZ);
+    ioctl(SIOCBRADDIF, add, `attach ${port} to ${bridge}`);
+    const flags = ifreq(port);
+    ioctl(SIOCGIFFLAGS, flags, `read the flags of ${port}`);
+    flags.writeUInt16LE(flags.readUInt16LE(IFNAMSIZ) | IFF_UP, IFNAMSIZ);
+    ioctl(SIOCSIFFLAGS, flags, `set ${port} up`);
+  } finally {
+    io.close(fd);
+  }
+  writeFileSync(`/sys/class/net/${port}/brport/hairpin_mode`, '1');
+}
+
+const iptablesTool = (family: 4 | 6, tool: 'save' | 'restore') => `/usr/sbin/${family === 4 ? 'iptables' : 'ip6tables'}-${tool}`;
+
+/** The family's current rules, as `iptables-save` prints them. */
+export async function iptablesSave(family: 4 | 6): Promise<string> {
+  return run(iptablesTool(family, 'save'), [], `${family === 4 ? 'iptables' : 'ip6tables'}-save`);
+}
+
+/**
+ * Applies iptables-restore input without touching anything it does not name: all of it or
+ * nothing. Resolves false when a rule to delete was not there; other failures throw.
+ */
+export async function iptablesRestore(family: 4 | 6, input: string): Promise<boolean> {
+  if (!input) return true;
+  const r = await runTool(iptablesTool(family, 'restore'), ['-w', '--noflush'], { input });
+  if (r.code === 0) return true;
+  const err = r.stderr.toString().trim();
+  if (/does a matching rule exist/.test(err)) return false;
+  throw new SystemError('network_setup', `${family === 4 ? 'iptables' : 'ip6tables'}-restore: ${err || `exit ${r.code}`}\n${input}`);
 }

@@ -156,3 +156,127 @@ export function launchMonitor(
     start.end(Buffer.from([0]));
   });
 }
+
+/** A monitor started with --exec-attach, waiting for its client before it runs the process. */
+export interface AttachableMonitor {
+  /** Lets the monitor run the process (the client is attached by then, so no output is lost). */
+  start(): void;
+  /**
+   * The next message on the sync pipe (one JSON object per line): first the process's pid (or
+   * a failure), later its exit status. null once the monitor closed the pipe.
+   */
+  nextMessage(): Promise<string | null>;
+  /** Stops listening to the monitor; it carries on without this process. */
+  release(): void;
+  /** What the monitor wrote on stderr before it detached. */
+  stderr(): string;
+}
+
+/**
+ * Launches conmon for an attached exec. Besides the sync and start pipes of launchMonitor there
+ * is an attach pipe (_OCI_ATTACHPIPE): the monitor reads the start pipe once before it
+ * detaches, reports on the attach pipe when its attach socket listens, and reads the start pipe
+ * a second time before it runs the runtime's exec. Resolves once the attach socket listens.
+ */
+export function launchAttachableMonitor(
+  file: string,
+  args: readonly string[],
+  opts: { timeoutMs?: number; cwd?: string } = {},
+): Promise<AttachableMonitor> {
+  const SYNC_FD = 3;
+  const START_FD = 4;
+  const ATTACH_FD = 5;
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, {
+      env: { ...process.env, _OCI_SYNCPIPE: String(SYNC_FD), _OCI_STARTPIPE: String(START_FD), _OCI_ATTACHPIPE: String(ATTACH_FD) },
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+      detached: true,
+      cwd: opts.cwd,
+    });
+    const sync = child.stdio[SYNC_FD] as Readable;
+    const start = child.stdio[START_FD] as Writable;
+    const attachPipe = (child.stdio as unknown as Readable[])[ATTACH_FD];
+    const stderrChunks: Buffer[] = [];
+    child.stderr!.on('data', (b: Buffer) => stderrChunks.push(b));
+    start.on('error', () => {
+      // EPIPE: the monitor died; its exit status and the sync pipe tell why.
+    });
+
+    // Sync messages are queued as they come; nextMessage() takes them in order.
+    const lines: (string | null)[] = [];
+    const waiters: ((line: string | null) => void)[] = [];
+    let pending = '';
+    const push = (line: string | null) => {
+      const w = waiters.shift();
+      if (w) w(line);
+      else lines.push(line);
+    };
+    sync.setEncoding('utf8');
+    sync.on('data', (chunk: string) => {
+      pending += chunk;
+      for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+        const line = pending.slice(0, nl).trim();
+        pending = pending.slice(nl + 1);
+        if (line) push(line);
+      }
+    });
+    let syncClosed = false;
+    const syncEnded = () => {
+      if (syncClosed) return;
+      syncClosed = true;
+      if (pending.trim()) push(pending.trim());
+      push(null);
+    };
+    sync.on('end', syncEnded);
+    sync.on('close', syncEnded);
+    sync.on('error', syncEnded);
+
+    const release = () => {
+      sync.destroy();
+      start.destroy();
+      attachPipe.destroy();
+      child.stderr?.destroy();
+      child.unref();
+    };
+    const monitor: AttachableMonitor = {
+      start: () => void start.write(Buffer.from([0])),
+      nextMessage: () => {
+        if (lines.length) return Promise.resolve(lines.shift()!);
+        if (syncClosed) return Promise.resolve(null);
+        return new Promise((r) => waiters.push(r));
+      },
+      release,
+      stderr: () => Buffer.concat(stderrChunks).toString('utf8'),
+    };
+
+    let settled = false;
+    const timer = setTimeout(() => fail(new Error(`${file} did not report within ${opts.timeoutMs ?? 60000} ms`)), opts.timeoutMs ?? 60000);
+    const fail = (err: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      release();
+      try {
+        if (child.pid) process.kill(child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      reject(err);
+    };
+    attachPipe.once('data', () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(monitor);
+    });
+    attachPipe.on('error', () => undefined);
+    const closedEarly = () => fail(new Error(Buffer.concat(stderrChunks).toString('utf8').trim() || `${file} exited before its attach socket was ready`));
+    attachPipe.on('end', closedEarly);
+    child.on('error', (e) => fail(e));
+    child.on('exit', (code, signal) => {
+      // The first process forks the monitor and exits 0; anything else failed before that.
+      if (code !== 0) fail(new Error(Buffer.concat(stderrChunks).toString('utf8').trim() || `${file} exited with ${code ?? signal}`));
+    });
+    start.write(Buffer.from([0]));
+  });
+}

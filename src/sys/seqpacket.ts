@@ -3,7 +3,8 @@
 // libc; reads and writes use fs on the descriptor, so a blocked read waits in libuv's thread
 // pool instead of on the event loop. Each read returns exactly one packet.
 import { close, read, write } from 'node:fs';
-import koffi from 'koffi';
+import type { KoffiFunction } from 'koffi';
+import { koffi } from './native.js';
 
 const AF_UNIX = 1;
 const SOCK_SEQPACKET = 5;
@@ -12,7 +13,7 @@ const SUN_PATH_MAX = 108;
 export const SHUT_WR = 1;
 export const SHUT_RDWR = 2;
 
-let bound: { socket: koffi.KoffiFunction; connect: koffi.KoffiFunction; shutdown: koffi.KoffiFunction } | undefined;
+let bound: { socket: KoffiFunction; connect: KoffiFunction; shutdown: KoffiFunction } | undefined;
 function libc() {
   if (!bound) {
     const lib = koffi.load('libc.so.6');

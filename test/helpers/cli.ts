@@ -1,8 +1,8 @@
-// Drives the built CLI (dist/berth.mjs) as a user would, against a throwaway state root.
+// Drives the built CLI (dist/berth.cjs) as a user would, against a throwaway state root.
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const berthBin = fileURLToPath(new URL('../../../dist/berth.mjs', import.meta.url));
+export const berthBin = fileURLToPath(new URL('../../../dist/berth.cjs', import.meta.url));
 
 export interface CliResult {
   code: number;

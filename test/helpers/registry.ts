@@ -228,6 +228,8 @@ export interface ProxyRule {
   corruptAt?: number;
   /** Send this many body bytes, then cut the connection (0: cut it before any response). */
   cutAfter?: number;
+  /** Send this many body bytes, then nothing more, keeping the connection open. */
+  stallAfter?: number;
   /** Answer with this status instead of forwarding. */
   failWith?: number;
   /** How many matching requests the rule applies to (then it stops): default every one. */
@@ -236,8 +238,8 @@ export interface ProxyRule {
 
 export interface TestProxy {
   host: string;
-  /** Every request seen: method, path and Range header. */
-  log: { method: string; path: string; range?: string }[];
+  /** Every request seen: method, path, Range and Content-Range headers. */
+  log: { method: string; path: string; range?: string; contentRange?: string }[];
   stop(): Promise<void>;
 }
 
@@ -247,7 +249,8 @@ export async function startProxy(target: string, rules: ProxyRule[]): Promise<Te
   const log: TestProxy['log'] = [];
   const used = new Map<ProxyRule, number>();
   const server = http.createServer((req: IncomingMessage, res: ServerResponse) => {
-    log.push({ method: req.method ?? '', path: req.url ?? '', range: req.headers.range });
+    const contentRange = req.headers['content-range'];
+    log.push({ method: req.method ?? '', path: req.url ?? '', range: req.headers.range, contentRange: typeof contentRange === 'string' ? contentRange : undefined });
     const rule = rules.find((r) => r.match(req) && (r.times === undefined || (used.get(r) ?? 0) < r.times));
     if (rule) used.set(rule, (used.get(rule) ?? 0) + 1);
     if (rule?.cutAfter === 0) {
@@ -263,7 +266,7 @@ export async function startProxy(target: string, rules: ProxyRule[]): Promise<Te
       { host: targetUrl.hostname, port: targetUrl.port, method: req.method, path: req.url, headers: req.headers },
       (up) => {
         res.writeHead(up.statusCode ?? 502, up.headers);
-        if (!rule || (rule.corruptAt === undefined && rule.cutAfter === undefined)) {
+        if (!rule || (rule.corruptAt === undefined && rule.cutAfter === undefined && rule.stallAfter === undefined)) {
           up.pipe(res);
           return;
         }
@@ -271,6 +274,12 @@ export async function startProxy(target: string, rules: ProxyRule[]): Promise<Te
         up.on('data', (chunk: Buffer) => {
           if (rule.cutAfter !== undefined && offset + chunk.length >= rule.cutAfter) {
             res.write(chunk.subarray(0, rule.cutAfter - offset), () => res.socket?.destroy());
+            up.destroy();
+            offset = Infinity;
+            return;
+          }
+          if (rule.stallAfter !== undefined && offset + chunk.length >= rule.stallAfter) {
+            res.write(chunk.subarray(0, rule.stallAfter - offset));
             up.destroy();
             offset = Infinity;
             return;

@@ -13,6 +13,8 @@ before(() => {
 });
 after(() => {
   berth(root, ['rm', '-f', ...berthOk(root, ['ps', '-aq']).split('\n').filter(Boolean)]);
+  // The default bridge keeps its bridge and rules until pruned.
+  berth(root, ['network', 'prune', '-f']);
   cleanup();
 });
 

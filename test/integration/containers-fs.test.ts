@@ -41,6 +41,8 @@ describe('container files', { skip }, () => {
     try {
       const ids = run(['ps', '-aq', '--no-trunc']).stdout.split('\n').filter(Boolean);
       if (ids.length) run(['rm', '-f', ...ids]);
+      // The default bridge keeps its bridge and rules until pruned.
+      run(['network', 'prune', '-f']);
       run(['image', 'prune', '-af']);
       run(['volume', 'prune', '-af']);
     } finally {

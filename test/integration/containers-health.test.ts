@@ -52,6 +52,8 @@ describe('container health checks', { skip }, () => {
   after(async () => {
     try {
       removeAll();
+      // The default bridge keeps its bridge and rules until pruned.
+      run(['network', 'prune', '-f']);
       // conmon's exit commands (berth container cleanup) may still run against the root.
       const deadline = Date.now() + 10_000;
       while (processesUsing(root).length && Date.now() < deadline) await sleep(100);

@@ -49,6 +49,8 @@ describe('container volumes', { skip }, () => {
     try {
       const ids = run(['ps', '-aq', '--no-trunc']).stdout.split('\n').filter(Boolean);
       if (ids.length) run(['rm', '-f', ...ids]);
+      // The default bridge keeps its bridge and rules until pruned.
+      run(['network', 'prune', '-f']);
       run(['volume', 'prune', '-af']);
       run(['image', 'prune', '-af']);
       assert.deepEqual(volumes(), [], 'no volume left behind');

@@ -67,6 +67,8 @@ describe('containers', { skip }, () => {
     try {
       const ids = run(['ps', '-aq', '--no-trunc']).stdout.split('\n').filter(Boolean);
       removeAll();
+      // The default bridge keeps its bridge and rules until pruned.
+      run(['network', 'prune', '-f']);
       for (const id of ids) await assertNothingLeft(id);
     } finally {
       // Whatever a failed test left mounted must not be deleted through its mount.
@@ -251,7 +253,11 @@ describe('containers', { skip }, () => {
       process.kill(conmon, 'SIGKILL');
       process.kill(pid, 'SIGKILL');
       await sleep(100);
-      assert.equal(spawnSync('umount', [join(root, 'containers', id, 'merged')]).status, 0);
+      // A reboot leaves no mount behind: the rootfs, and the network namespace's bind mount.
+      const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]);
+      for (const m of mounts.filter((m) => m?.startsWith(root + '/')).sort((a, b) => b.length - a.length)) {
+        assert.equal(spawnSync('umount', [m]).status, 0, `umount ${m}`);
+      }
       rmSync(runroot, { recursive: true, force: true });
       const ps = ok(['ps', '-a', '--format', '{{.Names}} {{.State}}']);
       assert.equal(ps, 'reboot exited\n');
@@ -398,7 +404,7 @@ describe('containers', { skip }, () => {
       assert.equal(info.Path, 'sh');
       assert.deepEqual(info.Args, ['-c', 'echo started; exit 2']);
       assert.equal(info.State.ExitCode, 2);
-      assert.equal(info.HostConfig.NetworkMode, 'none');
+      assert.equal(info.HostConfig.NetworkMode, 'bridge');
       assert.equal(info.Config.Labels.team, 'a');
       assert.equal(info.Driver, 'overlay');
       assert.ok(info.LogPath.endsWith('ctr.log'));

@@ -2,12 +2,14 @@
 // round trips with digests preserved, by digest, all tags, multi-platform indexes, mirrors,
 // chunked uploads, cross-repository mounts, and a proxy that corrupts, cuts and fails.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
-import { berthAsync } from '../helpers/cli.js';
+import { berthAsync, berthBin } from '../helpers/cli.js';
 import { craftImage, dockerArchive, dockerAvailable, run, sha256, tarBuffer, twoLayers, type CraftedImage, type TarFile } from '../helpers/images.js';
 import { putManifest, registryAvailable, startProxy, startRegistry, uploadBlob, type TestRegistry } from '../helpers/registry.js';
 import { isRoot, tempDir } from '../helpers/root.js';
@@ -71,13 +73,22 @@ function unpackedBigFile(root: string): Buffer | undefined {
   return undefined;
 }
 
-function storeSummary(root: string): { blobs: string[]; layerDirs: string[]; tmp: string[] } {
+function storeSummary(root: string): { blobs: string[]; layerDirs: string[]; tmp: string[]; partials: string[] } {
   const list = (p: string): string[] => (existsSync(p) ? readdirSync(p).sort() : []);
   return {
     blobs: list(join(root, 'content', 'blobs', 'sha256')),
     layerDirs: list(join(root, 'layers')).filter((n) => n !== 'l'),
     tmp: list(join(root, 'content', 'tmp')),
+    partials: list(join(root, 'content', 'ingest')),
   };
+}
+
+async function waitFor(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 describe('registry without auth', { skip }, () => {
@@ -281,6 +292,76 @@ describe('registry without auth', { skip }, () => {
     }
   });
 
+  it('sends a failed chunk again from the offset the registry reports, without starting the upload over', async () => {
+    setConfig({ 'upload-chunk-size': 256 * 1024 });
+    let patches = 0;
+    const proxy = await startProxy(registry.url, [{ match: (r) => r.method === 'PATCH' && ++patches === 3, failWith: 503 }]);
+    try {
+      const name = `${proxy.host}/chunk/retry:v1`;
+      const src = await rootWith(name);
+      await ok(src, ['push', name]);
+      // The big layer is the only blob larger than a chunk: its upload is the only one patched.
+      const failed = proxy.log.find((l) => l.method === 'PATCH' && l.contentRange === `${2 * 256 * 1024}-${3 * 256 * 1024 - 1}`);
+      assert.ok(failed, JSON.stringify(proxy.log));
+      const upload = proxy.log.filter((l) => l.path.split('?')[0] === failed.path.split('?')[0]);
+      const failedAt = upload.indexOf(failed);
+      assert.equal(upload[failedAt + 1].method, 'GET', 'the upload status is asked for after the failed chunk');
+      assert.equal(upload[failedAt + 2].contentRange, upload[failedAt].contentRange, 'the chunk goes again from where the registry stands');
+      const posts = proxy.log.filter((l) => l.method === 'POST').length;
+      assert.equal(posts, image.layers.length + 1, 'one upload per blob: the failed chunk did not restart its blob');
+      const dst = freshRoot();
+      await ok(dst, ['pull', name]);
+      assert.deepEqual(unpackedBigFile(dst), bigFile);
+    } finally {
+      setConfig({});
+      await proxy.stop();
+    }
+  });
+
+  it('pushes an uncompressed layer gzip-compressed, as Docker does, and skips it on the next push', async () => {
+    const rootfs = await tarBuffer([{ name: 'data/', type: 'directory' }, { name: 'data/big.bin', data: bigFile }, { name: 'data/small.txt', data: 'compressible '.repeat(10000) }]);
+    const src = freshRoot();
+    const name = `${registry.host}/gzip/on-push:v1`;
+    await ok(src, ['import', '-', name], rootfs);
+    const local = await inspect(src, name);
+    assert.deepEqual(local.RootFS.Layers, [sha256(rootfs)], 'the imported layer is stored as it came, uncompressed');
+
+    const first = await ok(src, ['push', name]);
+    const layerId = sha256(rootfs).slice(7, 19);
+    assert.ok(first.includes(`${layerId}: Pushed\n`), first);
+    const manifest = await registryManifest('gzip/on-push', 'v1');
+    const layer = (manifest.body as unknown as { layers: { mediaType: string; digest: string; size: number }[] }).layers[0];
+    assert.equal(layer.mediaType, 'application/vnd.docker.image.rootfs.diff.tar.gzip');
+    const blob = Buffer.from(await (await fetch(`${registry.url}/v2/gzip/on-push/blobs/${layer.digest}`)).arrayBuffer());
+    assert.equal(sha256(blob), layer.digest);
+    assert.equal(blob.length, layer.size);
+    assert.ok(blob.length < rootfs.length, 'compressed');
+    assert.equal(sha256(gunzipSync(blob)), sha256(rootfs), 'the diff ID stays the digest of the uncompressed tar');
+
+    // Pushed again, under another tag: the compressed blob is found, not sent again.
+    await ok(src, ['tag', name, `${registry.host}/gzip/on-push:v2`]);
+    const second = await ok(src, ['push', `${registry.host}/gzip/on-push:v2`]);
+    assert.ok(second.includes(`${layerId}: Layer already exists\n`), second);
+    assert.equal((await registryManifest('gzip/on-push', 'v2')).digest, manifest.digest, 'the same manifest both times');
+
+    const dst = freshRoot();
+    await ok(dst, ['pull', name]);
+    const pulled = await inspect(dst, name);
+    assert.equal(pulled.Id, local.Id);
+    assert.deepEqual(pulled.RootFS.Layers, [sha256(rootfs)]);
+    assert.deepEqual(unpackedBigFile(dst), bigFile);
+
+    if (dockerUp) {
+      const r = await run('docker', ['pull', '-q', name]);
+      try {
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal((await run('docker', ['image', 'inspect', '-f', '{{.Id}}', name])).stdout.trim(), local.Id);
+      } finally {
+        await run('docker', ['rmi', '-f', name]);
+      }
+    }
+  });
+
   it('retries a push on 5xx answers and connection resets, but not on 4xx', async () => {
     const proxy = await startProxy(registry.url, [
       { match: (r) => r.method === 'PUT' && /\/blobs\/uploads\//.test(r.url ?? ''), failWith: 503, times: 2 },
@@ -358,6 +439,46 @@ describe('registry without auth', { skip }, () => {
     } finally {
       await proxy.stop();
     }
+  });
+
+  it('resumes, in the next pull, a layer download that a killed berth left half done', async () => {
+    const name = `${registry.host}/killed/pull:v1`;
+    await ok(await rootWith(name), ['push', '-q', name]);
+    const big = sha256(image.layers[1]);
+    const stallAt = 600 * 1024;
+    const proxy = await startProxy(registry.url, [{ match: (r) => r.method === 'GET' && (r.url ?? '').endsWith(`/blobs/${big}`), stallAfter: stallAt, times: 1 }]);
+    const dst = freshRoot();
+    const ref = `${proxy.host}/killed/pull:v1`;
+    const first = spawn(process.execPath, [berthBin, '--root', dst, '--runroot', join(dst, 'run'), 'pull', ref], { stdio: 'ignore' });
+    try {
+      const partial = join(dst, 'content', 'ingest', big.slice(7));
+      await waitFor(`${stallAt} bytes in ${partial}`, () => existsSync(partial) && statSync(partial).size === stallAt);
+      first.kill('SIGKILL');
+      await once(first, 'exit');
+      assert.deepEqual(storeSummary(dst).partials, [big.slice(7)], 'the partial blob outlives the killed pull');
+
+      await ok(dst, ['pull', ref]);
+      const ranges = proxy.log.filter((l) => l.path.endsWith(`/blobs/${big}`)).map((l) => l.range);
+      assert.deepEqual(ranges, [undefined, `bytes=${stallAt}-`], 'the second pull asked only for the missing bytes');
+      assert.equal((await inspect(dst, ref)).Id, image.configDigest);
+      assert.deepEqual(unpackedBigFile(dst), bigFile);
+      assert.deepEqual(storeSummary(dst).partials, [], 'the partial became the blob');
+    } finally {
+      if (first.exitCode === null && first.signalCode === null) first.kill('SIGKILL');
+      await proxy.stop();
+    }
+
+    // A partial nobody resumes is removed by image prune once it is old; a fresh one stays.
+    const ingest = join(dst, 'content', 'ingest');
+    mkdirSync(ingest, { recursive: true });
+    const stale = join(ingest, 'a'.repeat(64));
+    const fresh = join(ingest, 'b'.repeat(64));
+    writeFileSync(stale, 'half a blob');
+    writeFileSync(fresh, 'half a blob');
+    const dayAgo = new Date(Date.now() - 24 * 3600 * 1000);
+    utimesSync(stale, dayAgo, dayAgo);
+    await ok(dst, ['image', 'prune', '-f']);
+    assert.deepEqual(storeSummary(dst).partials, ['b'.repeat(64)]);
   });
 
   it('says clearly that the registry cannot search', async () => {

@@ -46,12 +46,12 @@ describe('container config', () => {
 
   it("fills HostConfig with docker's defaults and refuses what docker refuses", () => {
     const hc = normalizeHostConfig({});
-    assert.equal(hc.NetworkMode, 'none');
+    assert.equal(hc.NetworkMode, 'bridge');
     assert.deepEqual(hc.RestartPolicy, { Name: 'no', MaximumRetryCount: 0 });
     assert.equal(hc.IpcMode, 'private');
     assert.equal(hc.ShmSize, 64 * 1024 * 1024);
     assert.deepEqual(hc.LogConfig, { Type: 'k8s-file', Config: {} });
-    assert.equal(normalizeHostConfig({ NetworkMode: 'default' }).NetworkMode, 'none');
+    assert.equal(normalizeHostConfig({ NetworkMode: 'default' }).NetworkMode, 'bridge');
     assert.equal(normalizeHostConfig({ NetworkMode: 'host' }).NetworkMode, 'host');
     // Networks by name pass through: the engine checks that they exist.
     assert.equal(normalizeHostConfig({ NetworkMode: 'bridge' }).NetworkMode, 'bridge');

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkStatic, chooseSubnet, defaultPools, formatIp, macFor, nextFree, parseCidr, parseIp } from '../../src/network/ipam.js';
-import { bridgeName, firewallRules } from '../../src/network/firewall.js';
+import { bridgeName, installScript, uninstallScript } from '../../src/network/firewall.js';
 import { containerResolvConf, renderHosts } from '../../src/network/etc.js';
 import type { NetworkRecord } from '../../src/network/store.js';
 
@@ -83,22 +83,52 @@ test('bridge names: br-<12 hex> for user networks, the recorded name otherwise',
   assert.equal(bridgeName(network({ name: 'bridge', options: { 'com.docker.network.bridge.name': 'berth0' } })), 'berth0');
 });
 
-test('firewall rules: isolation on top, accepts appended, masquerade unless internal, loopback guarded', () => {
-  const rules = firewallRules(network());
-  assert.deepEqual(
-    rules.map((r) => [r.table, r.chain, r.first === true, r.spec.join(' ')]),
+test('firewall: one restore per family, own chains, isolation jumped to first, only missing jumps added', () => {
+  const n = network();
+  const script = installScript(n, 4, '', [{ ip: '10.88.0.2', ports: [{ proto: 'tcp', hostIp: '', hostPort: 8080, containerPort: 80 }] }]);
+  assert.equal(
+    script,
     [
-      ['filter', 'FORWARD', true, '! -i br-c1056386dbe2 -o br-c1056386dbe2 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP'],
-      ['nat', 'POSTROUTING', false, '-s 10.88.0.0/16 ! -o br-c1056386dbe2 -j MASQUERADE'],
-      ['nat', 'POSTROUTING', false, '-s 127.0.0.0/8 -o br-c1056386dbe2 -j MASQUERADE'],
-      ['filter', 'INPUT', true, '-i br-c1056386dbe2 -d 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP'],
-      ['filter', 'FORWARD', false, '-i br-c1056386dbe2 -j ACCEPT'],
-      ['filter', 'FORWARD', false, '-o br-c1056386dbe2 -j ACCEPT'],
-    ],
+      '*filter',
+      ':BERTH-FWD-c1056386dbe2 - [0:0]',
+      ':BERTH-IN-c1056386dbe2 - [0:0]',
+      '-A BERTH-FWD-c1056386dbe2 ! -i br-c1056386dbe2 -o br-c1056386dbe2 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP',
+      '-A BERTH-FWD-c1056386dbe2 -o br-c1056386dbe2 -j ACCEPT',
+      '-A BERTH-IN-c1056386dbe2 -i br-c1056386dbe2 -d 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP',
+      '-I FORWARD -j BERTH-FWD-c1056386dbe2',
+      '-A FORWARD -i br-c1056386dbe2 -j ACCEPT',
+      '-I INPUT -j BERTH-IN-c1056386dbe2',
+      'COMMIT',
+      '*nat',
+      ':BERTH-POST-c1056386dbe2 - [0:0]',
+      ':BERTH-DNAT-c1056386dbe2 - [0:0]',
+      '-A BERTH-POST-c1056386dbe2 -s 10.88.0.0/16 ! -o br-c1056386dbe2 -j MASQUERADE',
+      '-A BERTH-POST-c1056386dbe2 -s 10.88.0.0/16 -o br-c1056386dbe2 -m conntrack --ctstate DNAT -j MASQUERADE',
+      '-A BERTH-POST-c1056386dbe2 -s 127.0.0.0/8 -o br-c1056386dbe2 -j MASQUERADE',
+      '-A BERTH-DNAT-c1056386dbe2 -m addrtype --dst-type LOCAL -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.88.0.2:80',
+      '-A POSTROUTING -j BERTH-POST-c1056386dbe2',
+      '-A PREROUTING -j BERTH-DNAT-c1056386dbe2',
+      '-A OUTPUT -j BERTH-DNAT-c1056386dbe2',
+      'COMMIT',
+      '',
+    ].join('\n'),
   );
-  const internal = firewallRules(network({ internal: true }));
-  assert.ok(!internal.some((r) => r.table === 'nat'));
-  assert.ok(internal.some((r) => r.spec.join(' ') === '-i br-c1056386dbe2 ! -o br-c1056386dbe2 -j DROP'));
+  assert.equal(installScript(n, 6, ''), '', 'no IPv6 subnet, no ip6tables rules');
+  // What iptables-save shows is not added twice; the chains are rewritten whole.
+  const saved = '*filter\n:BERTH-FWD-c1056386dbe2 - [0:0]\n-A FORWARD -j BERTH-FWD-c1056386dbe2\n-A FORWARD -i br-c1056386dbe2 -j ACCEPT\nCOMMIT\n*nat\n-A OUTPUT -j BERTH-DNAT-c1056386dbe2\nCOMMIT\n';
+  const again = installScript(n, 4, saved);
+  assert.doesNotMatch(again, /FORWARD/);
+  assert.doesNotMatch(again, /-A OUTPUT/);
+  assert.match(again, /-A PREROUTING -j BERTH-DNAT-c1056386dbe2/);
+  assert.equal(
+    uninstallScript(n, 4, saved),
+    '*filter\n-D FORWARD -j BERTH-FWD-c1056386dbe2\n-D FORWARD -i br-c1056386dbe2 -j ACCEPT\n-F BERTH-FWD-c1056386dbe2\n-X BERTH-FWD-c1056386dbe2\nCOMMIT\n*nat\n-D OUTPUT -j BERTH-DNAT-c1056386dbe2\nCOMMIT\n',
+  );
+  assert.equal(uninstallScript(n, 4, '*filter\nCOMMIT\n'), '');
+  const internal = installScript(network({ internal: true }), 4, '');
+  assert.doesNotMatch(internal, /MASQUERADE/);
+  assert.match(internal, /-A BERTH-FWD-c1056386dbe2 -i br-c1056386dbe2 ! -o br-c1056386dbe2 -j DROP/);
+  assert.doesNotMatch(internal, /-A FORWARD -i br-c1056386dbe2 -j ACCEPT/);
 });
 
 test('hosts file: localhost, the container itself, then its peers with aliases and short id', () => {

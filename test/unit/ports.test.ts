@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parsePublish } from '../../src/cli/ports.js';
-import { allocatePorts, bindingsOf, portsView, publishRules, type PortBinding } from '../../src/network/ports.js';
+import { allocatePorts, bindingsOf, portsView, withPublishAll, type PortBinding } from '../../src/network/ports.js';
+import { publishScript } from '../../src/network/firewall.js';
 
 test('-p forms: container only, host:container, ip:host:container, ip::container, ranges, protocols', () => {
   assert.deepEqual(parsePublish(['80']).PortBindings, { '80/tcp': [{ HostIp: '', HostPort: '' }] });
@@ -36,16 +37,23 @@ test('bindingsOf reads Docker PortBindings; allocatePorts fills in host ports an
   assert.equal(allocatePorts([{ proto: 'udp', hostIp: '', hostPort: 8080, containerPort: 1 }], [{ proto: 'tcp', hostIp: '', hostPort: 8080, containerPort: 1 }]).length, 1);
 });
 
-test('publishRules DNAT in PREROUTING and OUTPUT; portsView is Docker NetworkSettings.Ports', () => {
+test('publishScript DNATs in the network\'s chain; -P adds the exposed ports; portsView is Docker NetworkSettings.Ports', () => {
   const b: PortBinding[] = [{ proto: 'tcp', hostIp: '', hostPort: 8080, containerPort: 80 }, { proto: 'udp', hostIp: '127.0.0.1', hostPort: 53, containerPort: 53 }];
-  assert.deepEqual(
-    publishRules('10.88.0.2', b).map((r) => `${r.chain} ${r.spec.join(' ')}`),
+  const n = { id: 'c1056386dbe2'.padEnd(64, '0'), name: 'n', driver: 'bridge', subnets: [], internal: false, ipv6: false, labels: {}, options: {}, created: 0 };
+  assert.equal(
+    publishScript(n, '10.88.0.2', b, '-D'),
     [
-      'PREROUTING -m addrtype --dst-type LOCAL -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.88.0.2:80',
-      'OUTPUT -m addrtype --dst-type LOCAL -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.88.0.2:80',
-      'PREROUTING -d 127.0.0.1 -p udp -m udp --dport 53 -j DNAT --to-destination 10.88.0.2:53',
-      'OUTPUT -d 127.0.0.1 -p udp -m udp --dport 53 -j DNAT --to-destination 10.88.0.2:53',
-    ],
+      '*nat',
+      '-D BERTH-DNAT-c1056386dbe2 -m addrtype --dst-type LOCAL -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.88.0.2:80',
+      '-D BERTH-DNAT-c1056386dbe2 -d 127.0.0.1/32 -p udp -m udp --dport 53 -j DNAT --to-destination 10.88.0.2:53',
+      'COMMIT',
+      '',
+    ].join('\n'),
   );
+  assert.equal(publishScript(n, '10.88.0.2', [], '-A'), '');
+  assert.deepEqual(withPublishAll({ '80/tcp': [{ HostIp: '', HostPort: '8080' }] }, { '80/tcp': {}, '53/udp': {} }), {
+    '80/tcp': [{ HostIp: '', HostPort: '8080' }],
+    '53/udp': [{ HostIp: '', HostPort: '' }],
+  });
   assert.deepEqual(portsView(b), { '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8080' }], '53/udp': [{ HostIp: '127.0.0.1', HostPort: '53' }] });
 });

@@ -134,7 +134,7 @@ describe('run flags', () => {
     assert.throws(() => parse(['--restart', 'on-failure:x', 'busybox']), /maximum retry count must be an integer/);
     assert.throws(() => parse(['--device', 'sda', 'busybox']), /invalid device specification/);
     assert.throws(() => parse(['--security-opt', 'seccomp=/nope.json', 'busybox']), /opening seccomp profile \(\/nope.json\) failed/);
-    assert.throws(() => parse(['-P', 'busybox']), /publishing all exposed ports/);
+    assert.equal(parse(['-P', 'busybox']).body.HostConfig?.PublishAllPorts, true);
   });
 
   it('parses volumes and --mount', () => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { DEFAULT_CAPABILITIES } from '../../src/runtime/capabilities.js';
@@ -19,10 +20,15 @@ function allowed(s: OciSeccomp, name: string): OciSeccomp['syscalls'] {
 describe('resolveSeccompProfile with the default profile', () => {
   const s = resolveSeccompProfile(defaultSeccompProfile, base);
 
-  it('denies by default with EPERM and covers the x86 family', () => {
+  it('denies by default with EPERM and filters the native ABI only', () => {
     assert.equal(s.defaultAction, 'SCMP_ACT_ERRNO');
     assert.equal(s.defaultErrnoRet, 1);
-    assert.deepEqual(s.architectures, ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32']);
+    assert.deepEqual(s.architectures, ['SCMP_ARCH_X86_64']);
+  });
+
+  it("keeps the compat ABIs of a profile file that lists them (Docker's own)", () => {
+    const docker = JSON.parse(readFileSync(new URL('../../src/runtime/seccomp-default.json', import.meta.url), 'utf8')) as SeccompProfile;
+    assert.deepEqual(resolveSeccompProfile(docker, base).architectures, ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32']);
   });
 
   it('allows ordinary syscalls and the x86-only ones, but not other architectures', () => {
@@ -67,7 +73,7 @@ describe('resolveSeccompProfile with the default profile', () => {
 
   it('resolves for arm64 with its own architectures and syscalls', () => {
     const arm = resolveSeccompProfile(defaultSeccompProfile, { ...base, arch: 'arm64' });
-    assert.deepEqual(arm.architectures, ['SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM']);
+    assert.deepEqual(arm.architectures, ['SCMP_ARCH_AARCH64']);
     assert.ok(allowed(arm, 'arm_fadvise64_64')!.length > 0);
     assert.equal(allowed(arm, 'arch_prctl')!.length, 0);
   });

@@ -162,9 +162,9 @@ describe('buildSpec defaults', () => {
     assert.deepEqual(s.linux.devices, []);
   });
 
-  it("applies Docker's seccomp profile for the host architecture", () => {
+  it("applies berth's default seccomp profile (Docker's, native ABI only) for the host architecture", () => {
     assert.equal(s.linux.seccomp!.defaultAction, 'SCMP_ACT_ERRNO');
-    assert.deepEqual(s.linux.seccomp!.architectures, ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32']);
+    assert.deepEqual(s.linux.seccomp!.architectures, ['SCMP_ARCH_X86_64']);
     assert.equal(spec({ seccomp: 'unconfined' }).linux.seccomp, undefined);
   });
 

@@ -2,6 +2,7 @@
 // pause, unpause, top, exec, attach, container prune/inspect, and the hidden
 // `container cleanup` that conmon runs when a container exits.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import type { ContainerAttachment, ContainerSummary, Engine } from '../../engine/engine.js';
 import { BerthError, InvalidArgumentError } from '../../errors.js';
@@ -10,8 +11,11 @@ import { renderInspect, renderList } from '../output.js';
 import { collect, type Cli } from '../program.js';
 import { tabwrite } from '../table.js';
 import { humanSize, timeAgo } from '../units.js';
+import { displayPorts, type DisplayPort } from '../ports.js';
 import { confirm } from './confirm.js';
 import { parseFilterArgs } from './filters.js';
+import { parseDetachKeys } from '../../container/detach-keys.js';
+import { setRawTerminal } from '../../sys/terminal.js';
 import { addRunFlags, buildRunRequest, normalizeBoolFlags, parseKeyValueFile, type RunFlagValues, type RunRequest } from './run-flags.js';
 
 /** docker run's exit code for failures of berth itself, before the container's command ran. */
@@ -126,6 +130,8 @@ interface AttachedRun {
   stdout: boolean;
   stderr: boolean;
   sigProxy: boolean;
+  /** --detach-keys; unset for Docker's ctrl-p,ctrl-q. */
+  detachKeys?: string;
   /** Remove the container if its start fails (run --rm). */
   removeOnFailure: boolean;
   /** Start the container once attached (run, start -a); attach alone does not. */
@@ -142,11 +148,13 @@ async function attachAndRun(engine: Engine, id: string, o: AttachedRun): Promise
     if (o.removeOnFailure) await engine.containerRemove(id, { force: true, volumes: true }).catch(() => undefined);
     throw err;
   };
+  const detachKeys = o.detachKeys ?? (o.tty && o.stdin ? await configuredDetachKeys() : undefined);
   const attachment: ContainerAttachment = await engine
     .containerAttach(id, {
       stdin: o.stdin,
       stdout: o.stdout,
       stderr: o.stderr,
+      ...(detachKeys !== undefined ? { detachKeys } : {}),
       onOutput: (stream, data) => (stream === 'stdout' ? process.stdout : process.stderr).write(data),
     })
     .catch(failed);
@@ -179,10 +187,7 @@ async function attachAndRun(engine: Engine, id: string, o: AttachedRun): Promise
       });
     }
     // Keys go to the container as typed (Ctrl-C included); restored before stdin is closed.
-    if (rawTty) {
-      stdin.setRawMode(true);
-      cleanups.push(() => stdin.setRawMode(false));
-    }
+    if (rawTty) cleanups.push(setRawTerminal(stdin));
     if (o.sigProxy && !o.tty) {
       for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const) {
         const forward = () => void engine.containerKill(id, sig).catch(() => undefined);
@@ -193,7 +198,8 @@ async function attachAndRun(engine: Engine, id: string, o: AttachedRun): Promise
     if (o.start) {
       await engine.containerStart(id).catch(failed);
     }
-    await attachment.done;
+    // Detached with the detach keys: the container runs on, and Docker exits 0 without a word.
+    if ((await attachment.done) === 'detached') return 0;
     mark('container ran');
     const { StatusCode } = await engine.containerWait(id, 'not-running');
     mark('wait and clean up');
@@ -201,6 +207,55 @@ async function attachAndRun(engine: Engine, id: string, o: AttachedRun): Promise
   } finally {
     for (const c of cleanups.reverse()) c();
     await attachment.detach();
+  }
+}
+
+/**
+ * The detach keys of Docker's client configuration ("detachKeys" in $DOCKER_CONFIG/config.json,
+ * else ~/.docker/config.json), which apply when no --detach-keys is given.
+ */
+async function configuredDetachKeys(): Promise<string | undefined> {
+  // Loaded only for an interactive terminal session: the registry code stays out of other commands.
+  const { dockerConfigDir, parseDockerConfig } = await import('../../image/registry/credentials.js');
+  const file = join(dockerConfigDir(), 'config.json');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const keys = parseDockerConfig(text, file).detachKeys;
+  return typeof keys === 'string' ? keys : undefined;
+}
+
+/**
+ * `exec -t`: the process gets a terminal of its own, sized like the client's and resized with
+ * it; with -i on a terminal, keys go to it as typed (raw mode, Ctrl-C included) until the
+ * process ends or the detach keys are typed (exit 0, the process runs on).
+ */
+async function execWithTerminal(engine: Engine, execId: string, interactive: boolean): Promise<number> {
+  const stdin = process.stdin;
+  const out = process.stdout;
+  const cleanups: (() => void)[] = [];
+  try {
+    if (out.isTTY) {
+      const resize = () => void engine.execResize(execId, out.rows, out.columns).catch(() => undefined);
+      out.on('resize', resize);
+      cleanups.push(() => out.off('resize', resize));
+    }
+    if (interactive) {
+      cleanups.push(() => stdin.destroy());
+      // Keys go to the process as typed (Ctrl-C included); restored before stdin is closed.
+      cleanups.push(setRawTerminal(stdin));
+    }
+    const { exitCode, detached } = await engine.execStart(execId, {
+      Tty: true,
+      ...(out.isTTY ? { ConsoleSize: [out.rows, out.columns] as [number, number] } : {}),
+      stdio: { stdin: interactive ? stdin : null, stdout: out, stderr: process.stderr },
+    });
+    return detached ? 0 : (exitCode ?? 0);
+  } finally {
+    for (const c of cleanups.reverse()) c();
   }
 }
 
@@ -237,6 +292,7 @@ function runFlagsAction(cli: Cli, run: boolean) {
           stdout: req.body.AttachStdout ?? true,
           stderr: req.body.AttachStderr ?? true,
           sigProxy: req.sigProxy,
+          ...(req.detachKeys !== undefined ? { detachKeys: req.detachKeys } : {}),
           removeOnFailure: req.body.HostConfig?.AutoRemove ?? false,
           start: true,
         });
@@ -284,7 +340,7 @@ function psRow(c: ContainerSummary, trunc: boolean): Record<string, string> {
     Command: JSON.stringify(trunc ? ellipsis(c.Command, 20) : c.Command),
     CreatedAt: goTime(c.Created),
     RunningFor: timeAgo(c.Created),
-    Ports: '',
+    Ports: displayPorts(c.Ports as DisplayPort[]),
     State: c.State,
     Status: c.Status,
     Size: c.SizeRw === undefined ? '' : `${humanSize(c.SizeRw)} (virtual ${humanSize(c.SizeRootFs ?? 0)})`,
@@ -343,9 +399,11 @@ export function registerContainerCommands(cli: Cli): void {
       .argument('<container...>')
       .option('-a, --attach', "Attach STDOUT/STDERR and forward signals")
       .option('-i, --interactive', "Attach container's STDIN")
-      .action((names: string[], o: { attach?: boolean; interactive?: boolean }) =>
+      .option('--detach-keys <string>', 'Override the key sequence for detaching a container')
+      .action((names: string[], o: { attach?: boolean; interactive?: boolean; detachKeys?: string }) =>
         cli.run(async (engine) => {
           if (!o.attach && !o.interactive) return forEach(names, (n) => engine.containerStart(n));
+          if (o.detachKeys !== undefined) parseDetachKeys(o.detachKeys);
           if (names.length > 1) throw new InvalidArgumentError('start_attach_many', 'you cannot start and attach multiple containers at once');
           const info = await engine.containerInspect(names[0]);
           // Docker's start -a of a running container attaches to it.
@@ -355,6 +413,7 @@ export function registerContainerCommands(cli: Cli): void {
             stdout: true,
             stderr: true,
             sigProxy: true,
+            ...(o.detachKeys !== undefined ? { detachKeys: o.detachKeys } : {}),
             removeOnFailure: false,
             start: !info.State.Running,
           }).catch((err) => {
@@ -475,6 +534,7 @@ export function registerContainerCommands(cli: Cli): void {
       .argument('<command...>')
       .passThroughOptions()
       .option('-d, --detach', 'Detached mode: run command in the background')
+      .option('--detach-keys <string>', 'Override the key sequence for detaching a container')
       .option('-e, --env <var>', 'Set environment variables', collect)
       .option('--env-file <file>', 'Read in a file of environment variables', collect)
       .option('-i, --interactive', 'Keep STDIN open even if not attached')
@@ -482,10 +542,11 @@ export function registerContainerCommands(cli: Cli): void {
       .option('-t, --tty', 'Allocate a pseudo-TTY')
       .option('-u, --user <string>', 'Username or UID (format: "<name|uid>[:<group|gid>]")')
       .option('-w, --workdir <string>', 'Working directory inside the container')
-      .action((name: string, command: string[], o: { detach?: boolean; env?: string[]; envFile?: string[]; interactive?: boolean; privileged?: boolean; tty?: boolean; user?: string; workdir?: string }) =>
+      .action((name: string, command: string[], o: { detach?: boolean; detachKeys?: string; env?: string[]; envFile?: string[]; interactive?: boolean; privileged?: boolean; tty?: boolean; user?: string; workdir?: string }) =>
         cli.run(async (engine) => {
           try {
             if (o.tty && o.interactive && !process.stdin.isTTY) throw new InvalidArgumentError('not_a_tty', 'the input device is not a TTY');
+            const detachKeys = o.detachKeys ?? (o.tty && o.interactive ? await configuredDetachKeys() : undefined);
             const env = [
               ...(o.envFile ?? []).flatMap((f) => parseKeyValueFile(readFileSync(f, 'utf8'), f, process.env, true)),
               ...(o.env ?? []).map((e) => (e.includes('=') || process.env[e] === undefined ? e : `${e}=${process.env[e]}`)),
@@ -497,6 +558,7 @@ export function registerContainerCommands(cli: Cli): void {
               ...(o.user ? { User: o.user } : {}),
               Privileged: o.privileged ?? false,
               Tty: o.tty ?? false,
+              ...(detachKeys !== undefined ? { DetachKeys: detachKeys } : {}),
               AttachStdin: !o.detach && (o.interactive ?? false),
               AttachStdout: !o.detach,
               AttachStderr: !o.detach,
@@ -505,8 +567,9 @@ export function registerContainerCommands(cli: Cli): void {
               await engine.execStart(Id, { Detach: true });
               return 0;
             }
+            if (o.tty) return await execWithTerminal(engine, Id, !!o.interactive);
             const { exitCode } = await engine.execStart(Id, {
-              Tty: o.tty ?? false,
+              Tty: false,
               stdio: { stdin: o.interactive ? process.stdin : null, stdout: process.stdout, stderr: process.stderr },
             });
             return exitCode ?? 0;
@@ -524,8 +587,10 @@ export function registerContainerCommands(cli: Cli): void {
       .option('--no-stdin', 'Do not attach STDIN')
       .option('--sig-proxy', 'Proxy all received signals to the process (default true)')
       .option('--no-sig-proxy', 'Do not proxy signals')
-      .action((name: string, o: { stdin: boolean; sigProxy: boolean }) =>
+      .option('--detach-keys <string>', 'Override the key sequence for detaching a container')
+      .action((name: string, o: { stdin: boolean; sigProxy: boolean; detachKeys?: string }) =>
         cli.run(async (engine) => {
+          if (o.detachKeys !== undefined) parseDetachKeys(o.detachKeys);
           const info = await engine.containerInspect(name);
           if (!info.State.Running) throw new InvalidArgumentError('container_not_running', 'You cannot attach to a stopped container, start it first');
           return attachAndRun(engine, info.Id, {
@@ -534,6 +599,7 @@ export function registerContainerCommands(cli: Cli): void {
             stdout: true,
             stderr: true,
             sigProxy: o.sigProxy !== false,
+            ...(o.detachKeys !== undefined ? { detachKeys: o.detachKeys } : {}),
             removeOnFailure: false,
             start: false,
           });

@@ -1,4 +1,4 @@
-// Network commands: create, ls, inspect, rm, prune, connect, disconnect.
+// Network commands: create, ls, inspect, rm, prune, connect, disconnect; and `port`.
 import type { Cli } from '../program.js';
 import { collect } from '../program.js';
 import { renderList } from '../output.js';
@@ -7,6 +7,7 @@ import { inspectEach } from './inspect.js';
 import { parseFilterArgs } from './filters.js';
 import { confirm } from './confirm.js';
 import { keyValues } from './volumes.js';
+import { portLines } from '../ports.js';
 
 interface CreateFlags {
   driver: string;
@@ -87,6 +88,8 @@ export function registerNetworkCommands(cli: Cli): void {
     .action((o: { filter?: string[]; format?: string; trunc: boolean; quiet?: boolean }) =>
       cli.run(async (engine) => {
         const networks = await engine.networkList(parseFilterArgs(o.filter ?? []));
+        // As the docker CLI: by name.
+        networks.sort((a, b) => a.Name.localeCompare(b.Name));
         const id = (full: string) => (o.trunc ? full.slice(0, 12) : full);
         if (o.quiet) {
           process.stdout.write(networks.map((n) => id(n.Id) + '\n').join(''));
@@ -179,4 +182,21 @@ export function registerNetworkCommands(cli: Cli): void {
     .argument('<container>')
     .option('-f, --force', 'Force the container to disconnect from a network')
     .action((network: string, container: string) => cli.run((engine) => engine.networkDisconnect(network, container)));
+
+  cli.program
+    .command('port')
+    .description('List port mappings or a specific mapping for the container')
+    .argument('<container>')
+    .argument('[port]', 'PRIVATE_PORT[/PROTO]')
+    .action((container: string, port: string | undefined) =>
+      cli.run(async (engine) => {
+        const info = await engine.containerInspect(container);
+        const lines = portLines((info.NetworkSettings as { Ports?: Parameters<typeof portLines>[0] }).Ports ?? {}, port);
+        if (!lines) {
+          process.stderr.write(`Error: No public port '${port}' published for ${container}\n`);
+          return 1;
+        }
+        process.stdout.write(lines.map((l) => l + '\n').join(''));
+      }),
+    );
 }

@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import type { ContainerCreateBody, ContainerUpdateBody, DeviceMapping, HealthConfig, HostConfig, MountSpec, ThrottleDevice, Ulimit } from '../../engine/engine.js';
 import { InvalidArgumentError } from '../../errors.js';
+import { parseDetachKeys } from '../../container/detach-keys.js';
 import { parseDeviceCgroupRule, parseDeviceFlag } from '../../runtime/device-flags.js';
 import { parseBytes, parseDuration } from '../units.js';
 import { parsePublish } from '../ports.js';
@@ -112,6 +113,8 @@ export interface RunRequest {
   detach: boolean;
   /** Forward SIGINT/SIGTERM and friends to the container (foreground, without a TTY). */
   sigProxy: boolean;
+  /** --detach-keys: the sequence that detaches from the container's terminal. */
+  detachKeys?: string;
   /** --cidfile: where to write the container's ID. */
   cidfile?: string;
 }
@@ -133,6 +136,7 @@ export function addRunFlags(cmd: Command, opts: { run: boolean }): Command {
   if (opts.run) {
     cmd.option('--sig-proxy', 'Proxy received signals to the process (default true)');
     cmd.option('--no-sig-proxy', 'Do not proxy received signals to the process');
+    cmd.option('--detach-keys <string>', 'Override the key sequence for detaching a container');
   }
   return cmd;
 }
@@ -513,7 +517,6 @@ export function buildRunRequest(o: RunFlagValues, image: string, command: string
   });
   const health = healthcheck(o);
   const exposed = list('expose') ? exposedPorts(list('expose')!) : undefined;
-  if (flag('publishAll')) throw new InvalidArgumentError('network_unavailable', 'publishing all exposed ports (-P) is not available in berth yet');
   const published = list('publish') ? parsePublish(list('publish')!) : undefined;
   const logOpts = keyValues('--log-opt', list('logOpt'));
   const entrypoint = str('entrypoint');
@@ -526,6 +529,7 @@ export function buildRunRequest(o: RunFlagValues, image: string, command: string
     ...(list('volumesFrom') ? { VolumesFrom: list('volumesFrom') } : {}),
     ...(str('network') ?? str('net') ? { NetworkMode: str('network') ?? str('net') } : {}),
     ...(published ? { PortBindings: published.PortBindings } : {}),
+    ...(flag('publishAll') ? { PublishAllPorts: true } : {}),
     ...(str('restart') ? { RestartPolicy: restartPolicy(str('restart')!) } : {}),
     AutoRemove: flag('rm'),
     ...(list('capAdd') ? { CapAdd: list('capAdd') } : {}),
@@ -603,6 +607,9 @@ export function buildRunRequest(o: RunFlagValues, image: string, command: string
     ...(anonymousVolumes.length ? { Volumes: Object.fromEntries(anonymousVolumes.map((v) => [v, {}])) } : {}),
     HostConfig: hostConfig,
   };
+  const detachKeys = str('detachKeys');
+  // Checked before anything is created, as the attach that uses them comes after the create.
+  if (detachKeys !== undefined) parseDetachKeys(detachKeys);
   return {
     body,
     ...(str('name') !== undefined ? { name: str('name') } : {}),
@@ -610,6 +617,7 @@ export function buildRunRequest(o: RunFlagValues, image: string, command: string
     pull,
     detach,
     sigProxy: o.sigProxy !== false,
+    ...(detachKeys !== undefined ? { detachKeys } : {}),
     ...(str('cidfile') ? { cidfile: str('cidfile') } : {}),
   };
 }

@@ -35,6 +35,18 @@ export function registerSystemCommands(cli: Cli): void {
       }),
     );
 
+  system
+    .command('boot')
+    .description('Start the containers whose restart policy (always, unless-stopped) brings them back after a reboot; for a boot service')
+    .action(() =>
+      cli.run(async (engine) => {
+        const report = await engine.systemBoot();
+        for (const id of report.started) process.stdout.write(id + '\n');
+        for (const f of report.failed) process.stderr.write(`Error: cannot start container ${f.id}: ${f.error}\n`);
+        return report.failed.length ? 1 : 0;
+      }),
+    );
+
   program
     .command('version')
     .description('Show the berth version information')

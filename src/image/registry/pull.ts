@@ -2,8 +2,10 @@
 // index, fetch the config, then fetch the layers a few at a time, each unpacked while it
 // downloads, and place them bottom up as each one and all below it are in. Blobs are verified
 // as they stream to disk; a connection cut mid-blob resumes with a Range request from the
-// bytes already written. Nothing becomes visible (image, tag, layer) unless the whole image
-// verified; blobs that did are kept, so that a failed pull's next attempt skips them.
+// bytes already written, and so does the next pull after this one failed or was killed (the
+// partial blob stays in the content store's ingest area). Nothing becomes visible (image, tag,
+// layer) unless the whole image verified; blobs that did are kept, so that a failed pull's
+// next attempt skips them.
 import { PassThrough, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BerthError, InvalidArgumentError, NotFoundError, SystemError } from '../../errors.js';
@@ -162,11 +164,12 @@ function teeInto(target: Writable): Transform {
 }
 
 /**
- * Downloads a blob into the content store. The digest is computed over every byte as it is
- * written, across resumed connections; a mismatch stores nothing. `tee`, when given, receives
- * the blob's bytes in order as they arrive (to unpack while downloading) and is ended once they
- * are all in, before the digest is known; it is destroyed when the bytes it got cannot be
- * continued (the server restarted the blob) or the download fails.
+ * Downloads a blob into the content store, continuing a partial one an earlier download left.
+ * The digest is computed over every byte, across resumed connections and processes; a mismatch
+ * stores nothing and drops the partial. `tee`, when given, receives the blob's bytes in order as
+ * they arrive (to unpack while downloading) and is ended once they are all in, before the digest
+ * is known; it is destroyed when it cannot get every byte from the first (a partial was resumed,
+ * or the server restarted the blob) or the download fails.
  */
 export async function downloadBlob(
   repo: Repository,
@@ -179,7 +182,8 @@ export async function downloadBlob(
     tee?.destroy(why);
     tee = undefined;
   };
-  const writer = await content.writer();
+  const writer = await content.resumableWriter(desc.digest, desc.size);
+  if (writer.size > 0) dropTee(new Error(`the download of ${desc.digest} resumes from byte ${writer.size}`));
   try {
     let stalled = 0;
     while (writer.size < desc.size || desc.size === 0) {
@@ -228,7 +232,9 @@ export async function downloadBlob(
     await writer.commit(desc.digest);
   } catch (err) {
     dropTee(err as Error);
-    await writer.abort();
+    // Bytes past the descriptor's size are not the blob: the next attempt starts over.
+    if (err instanceof BerthError && err.code === 'blob_too_large') await writer.discard();
+    else await writer.abort();
     if (err instanceof BerthError && err.code === 'digest_mismatch') {
       throw new SystemError('blob_corrupt', `filesystem layer verification failed for digest ${desc.digest} (from ${repo.name}): ${err.message}`, { cause: err });
     }
@@ -344,6 +350,16 @@ async function pullLayers(repo: Repository, image: Manifest, diffIds: string[], 
     abort.signal.throwIfAborted();
     const desc = image.layers[i];
     if (await content.has(desc.digest)) {
+      progress(layerStatus(ids[i], 'Download complete'));
+      return unpackStored(i);
+    }
+    if ((await content.partialSize(desc.digest)) > 0) {
+      // The unpacker needs the blob from its first byte, and a resumed download starts later:
+      // the blob is unpacked once it is in.
+      const meter = throttled((current) => progress({ id: ids[i], status: 'Downloading', progressDetail: { current, total: desc.size } }));
+      await downloadBlob(repo, desc, content, { signal: abort.signal, onBytes: meter.update });
+      meter.flush();
+      progress(layerStatus(ids[i], 'Verifying Checksum'));
       progress(layerStatus(ids[i], 'Download complete'));
       return unpackStored(i);
     }

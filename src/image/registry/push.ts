@@ -1,12 +1,17 @@
 // Pushing an image: each layer blob is checked for (HEAD), mounted from another repository of
 // the same registry that has it, or uploaded (one PUT, or PATCH chunks then PUT), up to N at a
-// time; then the config, then the manifest under the tag with its own media type. Transient
-// failures (connection resets, 5xx) restart a blob's upload with backoff; 4xx answers do not.
+// time; then the config, then the manifest under the tag with its own media type. A layer
+// stored uncompressed (commit, import) goes up gzip-compressed, as Docker pushes it: the gzip
+// blob is kept in the content store and remembered, so a second push finds it (HEAD) without
+// compressing again. Transient failures (connection resets, 5xx) retry with backoff, a failed
+// chunk from the offset the registry reports; 4xx answers are not retried.
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { BerthError, InvalidArgumentError, NotFoundError, SystemError } from '../../errors.js';
 import { sha256Digest, type ContentStore } from '../../storage/content.js';
+import { gzipCompressor } from '../../sys/decompress.js';
 import { blobCompression, buildManifest, manifestFlavour } from '../archive/oci.js';
 import { formatReference, fullName, parseReference, type Reference } from '../reference.js';
 import type { ImageStore } from '../store.js';
@@ -45,23 +50,41 @@ function retryable(err: unknown): boolean {
   return err instanceof BerthError && err.kind === 'Unavailable';
 }
 
+/** The gzip form of an uncompressed layer blob: made once, then found again. */
+async function gzipBlob(content: ContentStore, digest: string): Promise<string> {
+  const known = await content.gzipOf(digest);
+  if (known) return known;
+  const gzip = gzipCompressor();
+  const [, stored] = await Promise.all([pipeline(content.open(digest), gzip), content.ingest(gzip)]);
+  await content.rememberGzip(digest, stored.digest);
+  return stored.digest;
+}
+
 /**
  * The manifest to push: the image's own when it still describes it (its digest is what others
- * may already refer to), else one built for the blobs as stored (Docker's v2 schema 2, or OCI
- * when a layer is zstd, which schema 2 cannot express).
+ * may already refer to), unless it lists an uncompressed layer and no registry has it yet (an
+ * import's); else one built for the blobs as stored, uncompressed layers replaced by their gzip
+ * form (Docker's v2 schema 2, or OCI when a layer is zstd, which schema 2 cannot express).
  */
 async function manifestForPush(stores: PushStores, id: string): Promise<{ bytes: Buffer; digest: string; mediaType: string; manifest: Manifest }> {
   const { content, images } = stores;
   const layers = images.imageLayers(id);
-  const stored = images.get(id)?.manifest;
-  if (stored && (await content.has(stored))) {
+  const compressions = await Promise.all(layers.map((l) => blobCompression(content, l.blob!)));
+  const image = images.get(id);
+  const stored = image?.manifest;
+  const fromRegistry = stored !== undefined && stored !== null && (image?.repoDigests ?? []).some((r) => r.endsWith(`@${stored}`));
+  if (stored && (fromRegistry || !compressions.includes('none')) && (await content.has(stored))) {
     const bytes = await content.read(stored);
     const m = JSON.parse(bytes.toString('utf8')) as Manifest;
     const same = m.config?.digest === id && m.layers?.length === layers.length && m.layers.every((d, i) => d.digest === layers[i].blob);
     if (same && m.mediaType && manifestMediaTypes.includes(m.mediaType)) return { bytes, digest: stored, mediaType: m.mediaType, manifest: m };
   }
   const blobs = await Promise.all(
-    layers.map(async (l) => ({ digest: l.blob!, size: await content.size(l.blob!), compression: await blobCompression(content, l.blob!) })),
+    layers.map(async (l, i) => {
+      const compression = compressions[i] === 'none' ? 'gzip' : compressions[i];
+      const digest = compressions[i] === 'none' ? await gzipBlob(content, l.blob!) : l.blob!;
+      return { digest, size: await content.size(digest), compression };
+    }),
   );
   const built = buildManifest({ digest: id, size: await content.size(id) }, blobs, manifestFlavour(blobs.map((b) => b.compression)));
   const manifest = JSON.parse(built.bytes.toString('utf8')) as Manifest;
@@ -151,6 +174,19 @@ class BlobUploader {
     return new URL(location, await this.repo.host.baseUrl());
   }
 
+  /** Where an upload stands: GET on it answers 204 with the bytes taken as "Range: 0-<last>". */
+  private async uploadStatus(location: URL, digest: string): Promise<{ url: URL; offset: number }> {
+    const res = await this.repo.request({ method: 'GET', path: location, retry: true, signal: this.opts.signal });
+    if (res.statusCode !== 204) throw await responseError(res, `checking the upload of ${digest} to ${this.repo.name}`);
+    const range = /^0-(-?\d+)$/.exec(String(res.headers.range ?? ''));
+    if (!range) {
+      await drain(res);
+      throw new SystemError('registry_error', `the registry ${this.repo.host.displayName} reported the upload of ${digest} without a valid Range header (${String(res.headers.range)})`);
+    }
+    const url = res.headers.location ? await this.uploadLocation(res) : (await drain(res), location);
+    return { url, offset: Number(range[1]) + 1 };
+  }
+
   private async upload(location: URL, digest: string, onBytes?: (sent: number) => void): Promise<void> {
     const { repo, content, opts } = this;
     const size = await content.size(digest);
@@ -167,17 +203,35 @@ class BlobUploader {
     const octets = { 'content-type': 'application/octet-stream' };
     let url = location;
     if (chunk > 0 && size > chunk) {
-      for (let start = 0; start < size; start += chunk) {
+      let failures = 0;
+      for (let start = 0; start < size; ) {
         const end = Math.min(start + chunk, size) - 1;
-        const res = await repo.request({
-          method: 'PATCH',
-          path: url,
-          headers: { ...octets, 'content-length': String(end - start + 1), 'content-range': `${start}-${end}` },
-          body: () => counted(createReadStream(path, { start, end })),
-          signal: opts.signal,
-        });
-        if (res.statusCode !== 202) throw await responseError(res, `uploading bytes ${start}-${end} of ${digest} to ${repo.name}`);
-        url = await this.uploadLocation(res);
+        let failure: unknown;
+        try {
+          const res = await repo.request({
+            method: 'PATCH',
+            path: url,
+            headers: { ...octets, 'content-length': String(end - start + 1), 'content-range': `${start}-${end}` },
+            body: () => counted(createReadStream(path, { start, end })),
+            signal: opts.signal,
+          });
+          if (res.statusCode === 202) {
+            url = await this.uploadLocation(res);
+            start = end + 1;
+            failures = 0;
+            continue;
+          }
+          failure = await responseError(res, `uploading bytes ${start}-${end} of ${digest} to ${repo.name}`);
+        } catch (err) {
+          failure = err;
+        }
+        // A chunk lost to the network or a server error goes again from where the registry says
+        // the upload stands (it may have taken some of it); anything else fails the upload.
+        if (!retryable(failure) || isAbort(failure) || ++failures >= maxUploadAttempts) throw failure;
+        await sleep(backoffMs(failures - 1), opts.signal);
+        ({ url, offset: start } = await this.uploadStatus(url, digest));
+        sent = start;
+        onBytes?.(sent);
       }
       const res = await repo.request({ method: 'PUT', path: withDigest(url, digest), headers: { 'content-length': '0' }, signal: opts.signal });
       if (res.statusCode !== 201) throw await responseError(res, `completing the upload of ${digest} to ${repo.name}`);
@@ -233,13 +287,15 @@ export async function pushImage(ref: Reference, pool: RegistryPool, stores: Push
   const signal = opts.signal ? AbortSignal.any([opts.signal, abort.signal]) : abort.signal;
   const uploader = new BlobUploader(repo, content, { ...opts, signal });
   const tasks = order.map((i) => {
-    const blob = layers[i].blob!;
+    // The blob the manifest lists: the stored one, or its gzip form.
+    const blob = manifest.manifest.layers[i].digest;
     const existing = seen.get(blob);
     if (existing) return existing.then(() => progress(layerStatus(ids[i], 'Layer already exists')));
     const task = limit(
       async () => {
         const meter = throttled((current) => progress({ id: ids[i], status: 'Pushing', progressDetail: { current, total: manifest.manifest.layers[i]?.size } }));
-        const r = await uploader.push(blob, mounts.get(blob) ?? [], meter.update);
+        // Repositories known to hold this image's layer hold the blob as it was pushed.
+        const r = await uploader.push(blob, mounts.get(blob) ?? mounts.get(layers[i].blob!) ?? [], meter.update);
         meter.flush();
         if (r.outcome === 'exists') progress(layerStatus(ids[i], 'Layer already exists'));
         else if (r.outcome === 'mounted') progress(layerStatus(ids[i], `Mounted from ${r.from}`));

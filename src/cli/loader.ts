@@ -1,0 +1,79 @@
+// berth's executable. `--version` is answered before anything else loads. Everything else
+// runs the CLI bundle through a V8 code cache: parsing and compiling the bundle's functions
+// is most of what berth costs on top of starting node, and Node 20 caches no compiled code
+// by itself (module.enableCompileCache came in Node 22).
+//
+// There is one cache per command ("run", "network create"): V8 caches the functions that ran,
+// so each command's first successful run leaves the cache its later runs need. The file name
+// carries the bundle's size and mtime, so a rebuilt bundle never meets an old cache; V8
+// also rejects a cache from another node version or other flags, and then berth compiles as
+// usual and writes a fresh one.
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
+import { berthVersion } from '../version.js';
+
+const bundle = fileURLToPath(new URL('./berth-cli.cjs', import.meta.url));
+const GROUPS = new Set(['builder', 'container', 'image', 'network', 'system', 'volume']);
+const OPTIONS_WITH_VALUES = new Set(['--root', '--runroot', '-H', '--host']);
+
+/** The command the arguments name ("run", "network create"), or "other". */
+function commandKey(argv: string[]): string {
+  const words: string[] = [];
+  for (let i = 0; i < argv.length && words.length < 2; i++) {
+    const a = argv[i];
+    if (a.startsWith('-')) {
+      if (words.length === 0 && OPTIONS_WITH_VALUES.has(a)) i++;
+      if (words.length > 0) break;
+      continue;
+    }
+    words.push(a);
+    if (!GROUPS.has(a)) break;
+  }
+  const key = words.join('-');
+  return /^[a-z][a-z-]{0,40}$/.test(key) ? key : 'other';
+}
+
+function runBundle(argv: string[]): void {
+  const source = readFileSync(bundle, 'utf8');
+  let cacheFile: string | undefined;
+  let cached: Buffer | undefined;
+  try {
+    const st = statSync(bundle);
+    cacheFile = join(dirname(bundle), 'code-cache', `${commandKey(argv)}.${st.size}-${Math.trunc(st.mtimeMs)}.v8`);
+    cached = readFileSync(cacheFile);
+  } catch {
+    // no cache yet
+  }
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+    filename: bundle,
+    cachedData: cached,
+    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
+  if (cacheFile && (!cached || script.cachedDataRejected)) {
+    const file = cacheFile;
+    process.once('exit', (code) => {
+      // A failed command may have run little of the CLI; the next successful one writes it.
+      if (code !== 0) return;
+      try {
+        mkdirSync(dirname(file), { recursive: true });
+        const tmp = `${file}.${process.pid}`;
+        writeFileSync(tmp, script.createCachedData());
+        renameSync(tmp, file);
+      } catch {
+        // a read-only installation: run uncached
+      }
+    });
+  }
+  const module = { exports: {} };
+  (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
+}
+
+const argv = process.argv.slice(2);
+if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
+  process.stdout.write(`berth version ${berthVersion}\n`);
+} else {
+  runBundle(argv);
+}
