@@ -2,11 +2,11 @@
 // loopback): berth (fresh --root each run) against podman and docker (which, like berth, verify,
 // decompress and unpack every layer), skopeo to a dir: (which only downloads and verifies), and
 // the floor, curl fetching every blob to /dev/null. Each tool starts with nothing of the image;
-// runs are interleaved so machine noise hits all alike; medians are reported. The layers mix
-// what real images hold: big incompressible files (media, compressed archives), big
-// compressible ones (binaries, libraries) and trees of thousands of small text files (a
-// distribution's /usr, node_modules), whose per-file cost big files hide. Needs root and a
-// built dist/. Env: RUNS (default 3), LAYER_MB (default 50).
+// runs are interleaved so machine noise hits all alike; medians are reported. The layers hold
+// big incompressible files (media, compressed archives) and big compressible ones (binaries,
+// libraries); SMALL_FILES=1 makes every third layer a tree of thousands of small text files
+// (a distribution's /usr, node_modules) instead, whose per-file cost big files hide. Needs
+// root and a built dist/. Env: RUNS (default 3), LAYER_MB (default 50), SMALL_FILES.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -89,7 +89,7 @@ function time(cmd, args, opts = {}) {
 // ---- the image, as a docker save archive berth loads and pushes once ----
 console.log(`building a ${6 * layerMb} MB image in 6 gzip layers...`);
 const layers = [];
-const kinds = ['random', 'text', 'small'];
+const kinds = process.env.SMALL_FILES === '1' ? ['random', 'text', 'small'] : ['random', 'text'];
 let fileCount = 0;
 for (let i = 0; i < 6; i++) {
   const { tar: t, files } = await layerTar(i, kinds[i % kinds.length]);

@@ -13,26 +13,15 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
+import { LOADER_START } from '../timing.js';
+import { commandWords } from './argv.js';
 import { berthVersion } from '../version.js';
 
 const bundle = fileURLToPath(new URL('./berth-cli.cjs', import.meta.url));
-const GROUPS = new Set(['builder', 'container', 'image', 'network', 'system', 'volume']);
-const OPTIONS_WITH_VALUES = new Set(['--root', '--runroot', '-H', '--host']);
 
-/** The command the arguments name ("run", "network create"), or "other". */
+/** The command the arguments name ("run", "network-create"), or "other". */
 function commandKey(argv: string[]): string {
-  const words: string[] = [];
-  for (let i = 0; i < argv.length && words.length < 2; i++) {
-    const a = argv[i];
-    if (a.startsWith('-')) {
-      if (words.length === 0 && OPTIONS_WITH_VALUES.has(a)) i++;
-      if (words.length > 0) break;
-      continue;
-    }
-    words.push(a);
-    if (!GROUPS.has(a)) break;
-  }
-  const key = words.join('-');
+  const key = commandWords(argv).join('-');
   return /^[a-z][a-z-]{0,40}$/.test(key) ? key : 'other';
 }
 
@@ -72,6 +61,7 @@ function runBundle(argv: string[]): void {
 }
 
 const argv = process.argv.slice(2);
+if (argv.includes('--debug') || argv.includes('-D')) (globalThis as { [LOADER_START]?: number })[LOADER_START] = performance.now();
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
   process.stdout.write(`berth version ${berthVersion}\n`);
 } else {

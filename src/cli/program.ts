@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import type { Engine } from '../engine/engine.js';
 import { berthVersion } from '../version.js';
 import { engineFor, type GlobalOptions } from './context.js';
+import { commandWords, GROUP_COMMANDS } from './argv.js';
 import { exitUsage, reportError } from './errors.js';
 import { registerContainerCommands } from './commands/containers.js';
 import { registerContainerFsCommands } from './commands/container-fs.js';
@@ -26,6 +27,43 @@ export interface Cli {
 /** Repeated flags (`--filter a --filter b`) collect into a list. */
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
+}
+
+export interface Registrar {
+  register: (cli: Cli) => void;
+  /** The top-level commands it defines (it may add subcommands to groups too). */
+  commands: readonly string[];
+  /** The registrar whose group commands it adds to, which must come first. */
+  needs?: Registrar;
+}
+
+const containers: Registrar = { register: registerContainerCommands, commands: ['container', 'run', 'create', 'start', 'stop', 'restart', 'kill', 'rm', 'wait', 'rename', 'pause', 'unpause', 'top', 'logs', 'exec', 'attach', 'ps'] };
+const images: Registrar = { register: registerImageCommands, commands: ['image', 'images', 'rmi', 'tag', 'history', 'load', 'save', 'import', 'prune'] };
+const system: Registrar = { register: registerSystemCommands, commands: ['system', 'info', 'version', 'inspect'] };
+
+/** Every registrar, in the order that builds the whole tree. */
+export const REGISTRARS: readonly Registrar[] = [
+  containers,
+  { register: registerContainerFsCommands, commands: ['cp', 'diff', 'export', 'commit'], needs: containers },
+  { register: registerResourceCommands, commands: ['stats', 'update', 'healthcheck'], needs: containers },
+  images,
+  { register: registerRegistryCommands, commands: ['pull', 'push', 'login', 'logout', 'search'], needs: images },
+  system,
+  { register: registerVolumeCommands, commands: ['volume'] },
+  { register: registerNetworkCommands, commands: ['network', 'port'] },
+  { register: registerEventCommands, commands: ['events'], needs: system },
+];
+
+/**
+ * The registrars a command line needs: defining all ~80 commands costs several milliseconds
+ * at every start, so a top-level command gets only its own. Groups (their subcommands come
+ * from several registrars), no command (`berth --help`) and unknown words get the whole tree.
+ */
+export function registrarsFor(argv: readonly string[]): readonly Registrar[] {
+  const [word] = commandWords(argv);
+  const owner = word && !GROUP_COMMANDS.has(word) ? REGISTRARS.find((r) => r.commands.includes(word)) : undefined;
+  if (!owner) return REGISTRARS;
+  return owner.needs ? [owner.needs, owner] : [owner];
 }
 
 export async function runCli(argv: string[]): Promise<void> {
@@ -58,15 +96,7 @@ export async function runCli(argv: string[]): Promise<void> {
       }
     },
   };
-  registerContainerCommands(cli);
-  registerContainerFsCommands(cli);
-  registerResourceCommands(cli);
-  registerImageCommands(cli);
-  registerRegistryCommands(cli);
-  registerSystemCommands(cli);
-  registerVolumeCommands(cli);
-  registerNetworkCommands(cli);
-  registerEventCommands(cli);
+  for (const r of registrarsFor(argv)) r.register(cli);
 
   try {
     await program.parseAsync(argv, { from: 'user' });
