@@ -72,7 +72,7 @@ describe('container stats, update and limits', { skip }, () => {
       ok(['create', '--name', 'idle', 'busybox', 'true']);
       const table = ok(['stats', '--no-stream', 'st']).split('\n');
       assert.match(table[0], /^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+NET I\/O\s+BLOCK I\/O\s+PIDS$/);
-      assert.match(table[1], new RegExp(`^${id.slice(0, 12)}\\s+st\\s+\\d+\\.\\d\\d%\\s+[\\d.]+[KMG]?i?B / 64MiB\\s+\\d+\\.\\d\\d%\\s+0B / 0B\\s+\\S+ / \\S+\\s+1$`));
+      assert.match(table[1], new RegExp(`^${id.slice(0, 12)}\\s+st\\s+\\d+\\.\\d\\d%\\s+[\\d.]+[KMG]?i?B / 64MiB\\s+\\d+\\.\\d\\d%\\s+\\S+ / \\S+\\s+\\S+ / \\S+\\s+1$`));
 
       const json = JSON.parse(ok(['stats', '--no-stream', '--format', '{{json .}}', 'st'])) as Record<string, string>;
       assert.deepEqual(Object.keys(json), ['BlockIO', 'CPUPerc', 'Container', 'ID', 'MemPerc', 'MemUsage', 'Name', 'NetIO', 'PIDs']);

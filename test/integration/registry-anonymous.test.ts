@@ -455,7 +455,8 @@ describe('registry without auth', { skip }, () => {
       await waitFor(`${stallAt} bytes in ${partial}`, () => existsSync(partial) && statSync(partial).size === stallAt);
       first.kill('SIGKILL');
       await once(first, 'exit');
-      assert.deepEqual(storeSummary(dst).partials, [big.slice(7)], 'the partial blob outlives the killed pull');
+      // Other layers may have been mid-download too when it was killed.
+      assert.ok(storeSummary(dst).partials.includes(big.slice(7)), 'the partial blob outlives the killed pull');
 
       await ok(dst, ['pull', ref]);
       const ranges = proxy.log.filter((l) => l.path.endsWith(`/blobs/${big}`)).map((l) => l.range);
