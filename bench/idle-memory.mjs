@@ -41,6 +41,8 @@ try {
   console.log(`container process (sleep) RSS per container, not berth's: ${(ctrRss / n / 1024).toFixed(2)} MiB`);
 } finally {
   spawnSync(process.execPath, [...args, 'rm', '-f', ...spawnSync(process.execPath, [...args, 'ps', '-aq', '--no-trunc'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean)]);
+  // The default bridge's bridge and rules stay while its network exists: take them off the host.
+  spawnSync(process.execPath, [...args, 'network', 'prune', '-f'], { stdio: 'ignore' });
   // conmon's exit commands may still be recording the last exits for a moment.
   rmSync(work, { recursive: true, force: true, maxRetries: 20, retryDelay: 250 });
 }

@@ -154,13 +154,6 @@ export class ContentStore {
     return new BlobWriter(this, tmp, await fsp.open(tmp, 'ax', 0o644));
   }
 
-  /** The bytes of `digest` a killed or failed download left in content/ingest/ (0 for none). */
-  async partialSize(digest: string): Promise<number> {
-    checkDigest(digest);
-    const st = await fsp.stat(this.ingestPath(digest)).catch(() => undefined);
-    return st?.size ?? 0;
-  }
-
   /**
    * A writer for the blob `digest` whose bytes survive this process: it continues the partial
    * blob an earlier download left (its bytes hashed again first, `size` saying how many there

@@ -19,6 +19,7 @@ import { kernelVersion } from '../sys/host.js';
 import { syncFilesystem } from '../sys/syncfs.js';
 import { checkDigest, sha256Digest } from './content.js';
 import type { Db } from './db.js';
+import type { LayerSource } from './unpack.js';
 
 export interface LayerRecord {
   chainId: string;
@@ -105,7 +106,7 @@ export class LayerStore {
    * an image can unpack side by side and be committed bottom up. The result must be passed to
    * commit() or discard(); a crash leaves it to reconcile().
    */
-  async prepare(source: Readable, expectedDiffId?: string): Promise<PreparedLayer> {
+  async prepare(source: LayerSource, expectedDiffId?: string, signal?: AbortSignal): Promise<PreparedLayer> {
     if (expectedDiffId !== undefined) checkDigest(expectedDiffId);
     const tmpName = `tmp-${process.pid}-${randomBytes(8).toString('hex')}`;
     const tmpDir = join(this.dir, tmpName);
@@ -115,7 +116,7 @@ export class LayerStore {
       await fsp.mkdir(join(tmpDir, 'diff'), { mode: 0o755 });
       // The unpacker (and tar parsing) loads only when a layer is actually unpacked.
       const { unpackLayer } = await import('./unpack.js');
-      const { diffId, size } = await unpackLayer(source, join(tmpDir, 'diff'));
+      const { diffId, size } = await unpackLayer(source, join(tmpDir, 'diff'), signal);
       if (expectedDiffId !== undefined && diffId !== expectedDiffId) {
         throw new InvalidArgumentError('diff_id_mismatch', `layer diff id mismatch: expected ${expectedDiffId}, the unpacked tar hashes to ${diffId}`);
       }

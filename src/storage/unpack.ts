@@ -21,7 +21,7 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { BerthError, InvalidArgumentError, SystemError, errnoCode } from '../errors.js';
-import { decompressor, detectCompression, type Compression } from '../sys/decompress.js';
+import { decompressor, detectCompression, fileDecompressor, type Compression } from '../sys/decompress.js';
 import { S_IFBLK, S_IFCHR, S_IFIFO, lsetxattr, makedev, mknod } from '../sys/libc.js';
 import { DigestStream } from './content.js';
 import { peek } from './peek.js';
@@ -52,14 +52,39 @@ const writeBatchBytes = 256 * 1024;
 const maxPaxBytes = 4 * 1024 * 1024;
 
 /**
+ * A layer to unpack: a stream, or a file, which igzip or zstd then read themselves (the bytes
+ * do not pass through this process on their way in).
+ */
+export type LayerSource = Readable | { file: string };
+
+/**
  * Unpacks `source` into `dest`, an existing empty directory. Throws InvalidArgumentError
  * 'layer_path_escape' for entries that climb out of the root, 'layer_corrupt' for archives that
- * cannot be read, and SystemError 'layer_unpack_failed' for filesystem failures (ENOSPC, ...).
- * On failure `dest` is left partly written; the caller removes it.
+ * cannot be read, and SystemError 'layer_unpack_failed' for filesystem failures (ENOSPC, ...);
+ * `signal`'s reason when it aborts. On failure `dest` is left partly written; the caller
+ * removes it.
  */
-export async function unpackLayer(source: Readable, dest: string): Promise<UnpackResult> {
-  const { head, stream: input } = await peek(source, 4);
-  const compression = detectCompression(head);
+export async function unpackLayer(source: LayerSource, dest: string, signal?: AbortSignal): Promise<UnpackResult> {
+  if (source instanceof Readable) {
+    const { head, stream } = await peek(source, 4);
+    return unpackStream(stream, detectCompression(head), dest, signal);
+  }
+  const fd = fs.openSync(source.file, 'r');
+  try {
+    const head = Buffer.alloc(4);
+    const compression = detectCompression(head.subarray(0, fs.readSync(fd, head, 0, 4, 0)));
+    const tool = compression === 'none' ? undefined : fileDecompressor(compression, fd);
+    // Without a tool for it (zlib's gzip fallback), the file is read here like any stream.
+    const input = tool ?? fs.createReadStream(source.file, { fd, autoClose: false, start: 0 });
+    return await unpackStream(input, compression, dest, signal, tool !== undefined);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** `decompressed`: `input` is already the output of the decompressing tool. */
+async function unpackStream(input: Readable, compression: Compression, dest: string, signal?: AbortSignal, decompressed = false): Promise<UnpackResult> {
+  signal?.throwIfAborted();
   const hasher = new DigestStream();
   const tap = new RawXattrTap();
   const extract = tar.extract();
@@ -73,10 +98,10 @@ export async function unpackLayer(source: Readable, dest: string): Promise<Unpac
       if (typeof err === 'object' && err !== null && !origin.has(err)) origin.set(err, name);
     });
   };
-  label(input, 'source');
+  label(input, decompressed ? compression : 'source');
   label(extract, 'tar');
   const stages: NodeJS.ReadWriteStream[] = [];
-  if (compression !== 'none') {
+  if (compression !== 'none' && !decompressed) {
     const d = decompressor(compression);
     label(d, compression);
     stages.push(d);
@@ -96,7 +121,16 @@ export async function unpackLayer(source: Readable, dest: string): Promise<Unpac
     consumeError = err;
     input.destroy();
   });
-  await Promise.all([feed, consume]);
+  const onAbort = (): void => {
+    input.destroy(signal?.reason as Error);
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await Promise.all([feed, consume]);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+  signal?.throwIfAborted();
 
   // An error of the extraction itself (an escape, ENOSPC: always a BerthError) is the cause
   // even when the pipeline, torn down because of it, reports its premature close first.

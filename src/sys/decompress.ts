@@ -3,10 +3,10 @@
 // and Node's zlib otherwise, zstd through the host's `zstd` binary (Node 20 has no zstd),
 // anything else passed through as plain tar. Compression (an uncompressed layer pushed) is gzip
 // the same way: igzip when present, zlib otherwise.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { Duplex } from 'node:stream';
+import { Duplex, type Readable, type Writable } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 import { UnavailableError, errnoCode } from '../errors.js';
 
@@ -23,11 +23,22 @@ export function detectCompression(head: Buffer): Compression {
 }
 
 export function decompressor(compression: 'gzip' | 'zstd'): Duplex {
-  if (compression === 'zstd') return toolFilter('zstd', ['-dcq']);
-  if (igzipAvailable()) return toolFilter('igzip', ['-dc']);
+  if (compression === 'zstd') return toolFilter('zstd', ['-dcq'], 'pipe');
+  if (igzipAvailable()) return toolFilter('igzip', ['-dc'], 'pipe');
   // zlib's default 16 KiB output chunks cost a main-thread callback each; 128 KiB ones made
   // unpacking a 250 MB layer about 40% faster.
   return createGunzip({ chunkSize: 128 * 1024 });
+}
+
+/**
+ * A decompressing tool that reads the open file `fd` itself, so its input does not go through
+ * this process and a pipe (which cost as much main-thread time as the download itself); its
+ * output is the stream. Undefined when no tool does this compression (zlib's gzip fallback).
+ */
+export function fileDecompressor(compression: 'gzip' | 'zstd', fd: number): Duplex | undefined {
+  if (compression === 'zstd') return toolFilter('zstd', ['-dcq'], fd);
+  if (igzipAvailable()) return toolFilter('igzip', ['-dc'], fd);
+  return undefined;
 }
 
 /**
@@ -35,7 +46,7 @@ export function decompressor(compression: 'gzip' | 'zstd'): Duplex {
  * compresses to the same bytes (and digest) each time on one host.
  */
 export function gzipCompressor(): Duplex {
-  if (igzipAvailable()) return toolFilter('igzip', ['-c', '-n']);
+  if (igzipAvailable()) return toolFilter('igzip', ['-c', '-n'], 'pipe');
   return createGzip({ chunkSize: 128 * 1024 });
 }
 
@@ -57,10 +68,11 @@ function igzipAvailable(): boolean {
 /**
  * A filtering tool (`zstd -dc`, `igzip -dc`, `igzip -c`) as a duplex stream. Its output ends
  * only once the process has exited 0, so a truncated or corrupt input surfaces as an error
- * instead of a silently short stream. Destroying the duplex kills the process.
+ * instead of a silently short stream. Destroying the duplex kills the process. With a file
+ * descriptor as `stdin` the tool reads that, and nothing is to be written to the duplex.
  */
-function toolFilter(program: string, args: string[]): Duplex {
-  const child = spawn(program, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+function toolFilter(program: string, args: string[], stdin: 'pipe' | number): Duplex {
+  const child = spawn(program, args, { stdio: [stdin, 'pipe', 'pipe'] }) as ChildProcessByStdio<Writable | null, Readable, Readable>;
   let stderr = '';
   let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   let outputEnded = false;
@@ -76,13 +88,14 @@ function toolFilter(program: string, args: string[]): Duplex {
     // Once the tool has exited its output is complete (or failed); its exit status decides which,
     // so input it no longer reads is dropped rather than left pending forever.
     write(chunk: Buffer, _enc, cb) {
-      if (exited !== undefined) return cb();
-      if (child.stdin.write(chunk)) return cb();
+      if (exited !== undefined || !child.stdin) return cb();
+      const input = child.stdin;
+      if (input.write(chunk)) return cb();
       pendingWrite = cb;
-      child.stdin.once('drain', releaseWrite);
+      input.once('drain', releaseWrite);
     },
     final(cb) {
-      if (exited !== undefined) return cb();
+      if (exited !== undefined || !child.stdin) return cb();
       child.stdin.end(() => cb());
     },
     read() {
@@ -122,7 +135,7 @@ function toolFilter(program: string, args: string[]): Duplex {
     if (stderr.length < 4096) stderr += s;
   });
   // The tool may exit before reading all its input (corrupt data): the exit status is what counts.
-  child.stdin.on('error', (err) => {
+  child.stdin?.on('error', (err) => {
     if (errnoCode(err) !== 'EPIPE') duplex.destroy(err);
   });
   child.on('error', (err) =>
