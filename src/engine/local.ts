@@ -71,7 +71,8 @@ export class LocalEngine implements Engine {
     const db = openDb(dbFile(this.paths));
     const content = new ContentStore(this.paths.root);
     const layers = new LayerStore(this.paths.root, db);
-    await Promise.all([content.init(), layers.init()]);
+    content.init();
+    layers.init();
     const images = new ImageStore(db, content, layers);
     const stores = { content, layers, images };
     const paths = { root: resolve(this.paths.root), runroot: resolve(this.paths.runroot) };

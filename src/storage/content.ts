@@ -3,7 +3,7 @@
 // Downloads write to content/ingest/<hex> instead, a partial blob that outlives the process (a
 // killed pull) so that the next download of that digest continues where it stopped.
 import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fsp, type ReadStream } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, promises as fsp, type ReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, Writable, type Readable } from 'node:stream';
@@ -54,10 +54,9 @@ export class ContentStore {
     this.gzipDir = join(root, 'content', 'gzip-of');
   }
 
-  async init(): Promise<void> {
-    await fsp.mkdir(this.dir, { recursive: true });
-    await fsp.mkdir(this.tmpDir, { recursive: true });
-    await fsp.mkdir(this.ingestDir, { recursive: true });
+  /** Synchronous: every berth command opens the store, and three thread-pool round trips cost more than the mkdirs. */
+  init(): void {
+    for (const d of [this.dir, this.tmpDir, this.ingestDir]) mkdirSync(d, { recursive: true });
   }
 
   path(digest: string): string {

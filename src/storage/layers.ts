@@ -10,7 +10,7 @@
 // Directories to delete are first renamed to trash-<pid>-<nonce>/ inside the transaction and
 // removed after it, so no database lock is held during a long recursive delete.
 import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, promises as fsp, readdirSync, renameSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, promises as fsp, readdirSync, renameSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { InvalidArgumentError, NotFoundError, SystemError, errnoCode } from '../errors.js';
@@ -73,9 +73,9 @@ export class LayerStore {
     this.linkDir = join(this.dir, 'l');
   }
 
-  async init(): Promise<void> {
-    await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 });
-    await fsp.mkdir(this.linkDir, { recursive: true, mode: 0o700 });
+  /** Synchronous, as the content store's: it runs at every berth command. */
+  init(): void {
+    for (const d of [this.dir, this.linkDir]) mkdirSync(d, { recursive: true, mode: 0o700 });
   }
 
   get(chainId: string): LayerRecord | undefined {

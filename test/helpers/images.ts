@@ -22,9 +22,9 @@ export interface Stores {
 export async function openStores(root: string): Promise<Stores> {
   const db = openDb(join(root, 'berth.db'));
   const content = new ContentStore(root);
-  await content.init();
+  content.init();
   const layers = new LayerStore(root, db);
-  await layers.init();
+  layers.init();
   return { db, content, layers, images: new ImageStore(db, content, layers) };
 }
 

@@ -10,7 +10,7 @@ test('content store: put, ingest and read back by digest', async () => {
   const { dir, cleanup } = tempDir();
   try {
     const store = new ContentStore(dir);
-    await store.init();
+    store.init();
     const data = Buffer.from('hello berth');
     const d = await store.put(data);
     assert.equal(d, sha256Digest(data));
@@ -29,7 +29,7 @@ test('content store: a blob whose bytes do not match its digest is never stored'
   const { dir, cleanup } = tempDir();
   try {
     const store = new ContentStore(dir);
-    await store.init();
+    store.init();
     const wrong = sha256Digest('something else');
     await assert.rejects(store.put(Buffer.from('payload'), wrong), /digest mismatch/);
     await assert.rejects(store.ingest(Readable.from([Buffer.from('payload')]), wrong), /digest mismatch/);
@@ -46,7 +46,7 @@ test('content store: a source that fails mid-stream leaves nothing', async () =>
   const { dir, cleanup } = tempDir();
   try {
     const store = new ContentStore(dir);
-    await store.init();
+    store.init();
     const failing = new Readable({
       read() {
         this.push(Buffer.alloc(1024));

@@ -48,7 +48,7 @@ async function withStore(fn: (f: Fixture) => Promise<void>): Promise<void> {
   const store = new LayerStore(join(base, 'root'), db);
   const mounts: string[] = [];
   try {
-    await store.init();
+    store.init();
     const mount = async (top: string, target: string, upper: string | null, work: string | null): Promise<void> => {
       await store.mount(top, target, upper, work);
       mounts.push(target);

@@ -92,7 +92,7 @@ async function withStore(fn: (f: Fixture) => Promise<void>): Promise<void> {
     const secret = join(outside, 'secret');
     writeFileSync(secret, 'sentinel', { mode: 0o644 });
     const store = new LayerStore(join(base, 'root'), db);
-    await store.init();
+    store.init();
     await fn({ base, outside, secret, db, store });
   } finally {
     db.close();
@@ -359,7 +359,7 @@ test('no space left on device: SystemError naming ENOSPC, temp dir removed', { s
     mount('tmpfs', small, 'tmpfs', 0, 'size=1m');
     try {
       const store = new LayerStore(small, f.db);
-      await store.init();
+      store.init();
       const plain = await tarOf([{ name: 'huge', data: randomBytes(2 * 1024 * 1024) }]);
       await assert.rejects(store.apply(streamOf(plain), null), (err: Error & { code?: string; kind?: string }) => {
         assert.equal(err.kind, 'System', err.stack);
