@@ -10,7 +10,7 @@ const CTRL_PUNCT: Record<string, number> = { '@': 0, '[': 27, '\\': 28, ']': 29,
 /** The bytes of a detach key sequence; '' gives Docker's default. */
 export function parseDetachKeys(keys: string): Buffer {
   const spec = keys === '' ? DEFAULT_DETACH_KEYS : keys;
-  const bad = () => new InvalidArgumentError('invalid_detach_keys', `Invalid detach keys (${keys}) provided`);
+  const bad = () => new InvalidArgumentError('invalid_detach_keys', `Invalid escape keys (${keys}) provided`);
   const bytes: number[] = [];
   for (const key of spec.split(',')) {
     if (key.length === 1) {

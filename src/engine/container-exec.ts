@@ -162,7 +162,7 @@ export class ContainerExecs {
         id: rec.id,
         execId: e.ID,
         execDir: dir,
-        logPath: join(dir, 'exec.log'),
+        // The output goes to the client, as Docker's: a log of it would only grow.
         process: withSize,
         stdin: input !== null,
         handlers: {

@@ -78,8 +78,8 @@ export interface ExecDetachedOptions {
    * after the container, so sharing them would overwrite the container's own.
    */
   execDir: string;
-  /** The exec's output, k8s-file format. */
-  logPath: string;
+  /** The exec's output, k8s-file format; without one conmon keeps no log of it. */
+  logPath?: string;
   process: OciProcess;
   timeoutMs?: number;
 }
@@ -428,7 +428,7 @@ export class OciRuntime {
    * exec's control fifo (<execDir>/ctl) takes resizes. A client that goes away leaves the
    * process running; conmon then records its exit code in <execDir>/exit.
    */
-  async execAttached(opts: ExecDetachedOptions & { stdin: boolean; handlers: AttachHandlers }): Promise<AttachedExec> {
+  async execAttached(opts: Omit<ExecDetachedOptions, 'logPath'> & { stdin: boolean; handlers: AttachHandlers }): Promise<AttachedExec> {
     const { args, runtimeLog, conmonPidFile } = this.execMonitorArgs(opts);
     args.push('--exec-attach');
     if (!opts.process.terminal && opts.stdin) args.push('-i');
@@ -484,7 +484,7 @@ export class OciRuntime {
 
   /** conmon's command line for an exec session; the process spec goes to <execDir>/process.json. */
   private execMonitorArgs(opts: ExecDetachedOptions): { args: string[]; runtimeLog: string; conmonPidFile: string } {
-    for (const d of [dirname(opts.logPath), opts.execDir]) mkdirSync(d, { recursive: true });
+    for (const d of [...(opts.logPath ? [dirname(opts.logPath)] : []), opts.execDir]) mkdirSync(d, { recursive: true });
     const file = join(opts.execDir, 'process.json');
     const pidFile = join(opts.execDir, 'pid');
     const conmonPidFile = join(opts.execDir, 'conmon.pid');
@@ -502,7 +502,7 @@ export class OciRuntime {
       '--conmon-pidfile', conmonPidFile,
       '--persist-dir', opts.execDir,
       '--full-attach',
-      '-l', `k8s-file:${opts.logPath}`,
+      '-l', opts.logPath ? `k8s-file:${opts.logPath}` : 'none',
       '--log-level', 'warning',
       '--exec',
       '--exec-process-spec', file,

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -34,7 +35,7 @@ class Terminal {
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.output += d));
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.output += d));
     this.child.stdin!.on('error', () => undefined);
-    this.exited = new Promise((resolve) => this.child.on('close', (code, signal) => resolve(code ?? 128 + (signal ? 9 : 0))));
+    this.exited = new Promise((resolve) => this.child.on('close', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0))));
   }
 
   get text(): string {
@@ -122,9 +123,14 @@ describe('container terminals, detach keys, signals and reboots', { skip }, () =
       const r = run(['exec', '-t', 'ex', 'sh', '-c', 'test -t 0 && test -t 1 && echo tty $TERM; exit 4']);
       assert.equal(r.code, 4, r.stderr);
       assert.equal(r.stdout, 'tty xterm\r\n');
-      const noTty = run(['exec', '-it', 'ex', 'true']);
-      assert.equal(noTty.code, 1);
-      assert.equal(noTty.stderr, 'Error: the input device is not a TTY\n');
+      // As Docker's CheckTty: -it needs the client's input to be a terminal.
+      const before = ok(['ps', '-aq']);
+      for (const args of [['exec', '-it', 'ex', 'true'], ['run', '--rm', '-it', 'busybox', 'true']]) {
+        const noTty = run(args);
+        assert.equal(noTty.code, 1, args.join(' '));
+        assert.equal(noTty.stderr, 'the input device is not a TTY\n');
+      }
+      assert.equal(ok(['ps', '-aq']), before);
       const execIds = JSON.parse(ok(['inspect', '-f', '{{json .ExecIDs}}', 'ex'])) as string[];
       assert.ok(execIds.length >= 2, 'exec sessions are recorded');
     } finally {
@@ -176,7 +182,8 @@ describe('container terminals, detach keys, signals and reboots', { skip }, () =
 
   it('detaches with ctrl-p ctrl-q or --detach-keys and leaves the container or exec running', async () => {
     try {
-      // run -it: the default keys.
+      // run -it and start -ai detach without a word (exit 0); attach and exec -it say so and
+      // exit 1, as Docker's do. run -it: the default keys.
       let t = new Terminal(`${cli} run -it --name dk busybox sh`);
       await t.waitFor(/# /);
       t.type('echo first\r');
@@ -191,13 +198,15 @@ describe('container terminals, detach keys, signals and reboots', { skip }, () =
       await t.waitFor(/42\r\n/);
       t.type(CTRL_P + CTRL_Q);
       t.type('\x01x');
-      assert.equal(await t.exit(), 0);
+      assert.equal(await t.exit(), 1);
+      assert.match(t.text, /read escape sequence\r\n$/);
       assert.equal(status('dk'), 'running');
       // exec -it: the exec'd shell runs on after its client detached.
       t = new Terminal(`${cli} exec -it --detach-keys ctrl-e,ctrl-d dk sh -c 'echo in-exec; exec sleep 999'`);
       await t.waitFor(/in-exec/);
       t.type('\x05\x04');
-      assert.equal(await t.exit(), 0);
+      assert.equal(await t.exit(), 1);
+      assert.match(t.text, /read escape sequence\r\n$/);
       assert.match(commandsIn('dk'), /sleep 999/);
       // start -ai of a stopped container, then detach.
       ok(['stop', '-t', '0', 'dk']);
@@ -222,7 +231,7 @@ describe('container terminals, detach keys, signals and reboots', { skip }, () =
       t.type(CTRL_P + CTRL_Q + '\x15echo still-$((2+3))\r');
       await t.waitFor(/still-5\r\n/);
       t.type('\x19z');
-      assert.equal(await t.exit(), 0);
+      assert.equal(await t.exit(), 1);
       assert.equal(status('dk'), 'running');
       // The last attach ends with the container: its exit code is the client's.
       t = new Terminal(`${cli} attach dk`);
@@ -236,16 +245,17 @@ describe('container terminals, detach keys, signals and reboots', { skip }, () =
   });
 
   it('refuses detach keys Docker refuses, before creating anything', () => {
+    const before = ok(['ps', '-aq']);
     const r = run(['run', '-it', '--detach-keys', 'ctrl-1', 'busybox', 'true']);
     assert.equal(r.code, 125);
-    assert.equal(r.stderr, 'Error: Invalid detach keys (ctrl-1) provided\n');
-    assert.equal(ok(['ps', '-aq']), '');
+    assert.equal(r.stderr, 'Error: Invalid escape keys (ctrl-1) provided\n');
+    assert.equal(ok(['ps', '-aq']), before);
     const id = ok(['run', '-d', 'busybox', 'sleep', '1000']).trim();
     try {
       for (const args of [['attach', '--detach-keys', 'foo', id], ['exec', '--detach-keys', 'ctrl-', id, 'true']]) {
         const a = run(args);
         assert.equal(a.code, 1, args.join(' '));
-        assert.match(a.stderr, /Invalid detach keys \((foo|ctrl-)\) provided/);
+        assert.match(a.stderr, /Invalid escape keys \((foo|ctrl-)\) provided/);
       }
     } finally {
       removeAll(id);

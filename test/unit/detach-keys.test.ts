@@ -13,7 +13,7 @@ describe('detach keys', () => {
 
   it('refuses what Docker refuses', () => {
     for (const bad of ['ctrl-', 'ctrl-1', 'ctrl-ab', 'foo', 'a,,b', ',', 'é']) {
-      assert.throws(() => parseDetachKeys(bad), { message: `Invalid detach keys (${bad}) provided` }, bad);
+      assert.throws(() => parseDetachKeys(bad), { message: `Invalid escape keys (${bad}) provided` }, bad);
     }
   });
 

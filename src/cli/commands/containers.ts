@@ -136,6 +136,24 @@ interface AttachedRun {
   removeOnFailure: boolean;
   /** Start the container once attached (run, start -a); attach alone does not. */
   start: boolean;
+  /** Report a detach as Docker's attach does ("read escape sequence", exit 1); run and start -a exit 0. */
+  reportDetach?: boolean;
+}
+
+/**
+ * Docker's CheckTty: a terminal session that takes the client's input needs the input to be a
+ * terminal. Prints Docker's message; true when the session cannot go on.
+ */
+function inputIsNotATty(attachStdin: boolean, tty: boolean): boolean {
+  if (!tty || !attachStdin || process.stdin.isTTY) return false;
+  process.stderr.write('the input device is not a TTY\n');
+  return true;
+}
+
+/** What Docker's attach and exec print when the detach keys end the session (and exit 1). */
+function reportDetach(): number {
+  process.stderr.write('read escape sequence\n');
+  return 1;
 }
 
 /**
@@ -163,10 +181,8 @@ async function attachAndRun(engine: Engine, id: string, o: AttachedRun): Promise
   const cleanups: (() => void)[] = [];
   try {
     if (o.tty && process.stdout.isTTY) {
-      const resize = () => attachment.resize(process.stdout.rows, process.stdout.columns);
-      resize();
-      process.stdout.on('resize', resize);
-      cleanups.push(() => process.stdout.off('resize', resize));
+      attachment.resize(process.stdout.rows, process.stdout.columns);
+      cleanups.push(followResizes(process.stdout, (rows, columns) => attachment.resize(rows, columns)));
     }
     if (o.stdin) {
       // Writes go one at a time: the socket is a sequence of packets that must stay in order.
@@ -198,16 +214,36 @@ async function attachAndRun(engine: Engine, id: string, o: AttachedRun): Promise
     if (o.start) {
       await engine.containerStart(id).catch(failed);
     }
-    // Detached with the detach keys: the container runs on, and Docker exits 0 without a word.
-    if ((await attachment.done) === 'detached') return 0;
-    mark('container ran');
-    const { StatusCode } = await engine.containerWait(id, 'not-running');
-    mark('wait and clean up');
-    return StatusCode;
+    if ((await attachment.done) !== 'detached') {
+      mark('container ran');
+      const { StatusCode } = await engine.containerWait(id, 'not-running');
+      mark('wait and clean up');
+      return StatusCode;
+    }
   } finally {
     for (const c of cleanups.reverse()) c();
     await attachment.detach();
   }
+  // Detached with the detach keys: the container runs on. Reported once the terminal is restored.
+  return o.reportDetach ? reportDetach() : 0;
+}
+
+/**
+ * Calls `resize` with the terminal's size after it changes; returns what stops that. A burst of
+ * changes (`stty rows R cols C` makes two) gives one call with the final size: conmon (2.1.6
+ * here) applies only the first of several resizes that reach it together.
+ */
+function followResizes(out: NodeJS.WriteStream, resize: (rows: number, columns: number) => void): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const onResize = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => resize(out.rows, out.columns), 20);
+  };
+  out.on('resize', onResize);
+  return () => {
+    clearTimeout(timer);
+    out.off('resize', onResize);
+  };
 }
 
 /**
@@ -231,7 +267,7 @@ async function configuredDetachKeys(): Promise<string | undefined> {
 /**
  * `exec -t`: the process gets a terminal of its own, sized like the client's and resized with
  * it; with -i on a terminal, keys go to it as typed (raw mode, Ctrl-C included) until the
- * process ends or the detach keys are typed (exit 0, the process runs on).
+ * process ends or the detach keys are typed (the process runs on; reported as Docker does).
  */
 async function execWithTerminal(engine: Engine, execId: string, interactive: boolean): Promise<number> {
   const stdin = process.stdin;
@@ -239,9 +275,7 @@ async function execWithTerminal(engine: Engine, execId: string, interactive: boo
   const cleanups: (() => void)[] = [];
   try {
     if (out.isTTY) {
-      const resize = () => void engine.execResize(execId, out.rows, out.columns).catch(() => undefined);
-      out.on('resize', resize);
-      cleanups.push(() => out.off('resize', resize));
+      cleanups.push(followResizes(out, (rows, columns) => void engine.execResize(execId, rows, columns).catch(() => undefined)));
     }
     if (interactive) {
       cleanups.push(() => stdin.destroy());
@@ -253,10 +287,11 @@ async function execWithTerminal(engine: Engine, execId: string, interactive: boo
       ...(out.isTTY ? { ConsoleSize: [out.rows, out.columns] as [number, number] } : {}),
       stdio: { stdin: interactive ? stdin : null, stdout: out, stderr: process.stderr },
     });
-    return detached ? 0 : (exitCode ?? 0);
+    if (!detached) return exitCode ?? 0;
   } finally {
     for (const c of cleanups.reverse()) c();
   }
+  return reportDetach();
 }
 
 function runFlagsAction(cli: Cli, run: boolean) {
@@ -267,6 +302,7 @@ function runFlagsAction(cli: Cli, run: boolean) {
       mark('load engine');
       const code = await withRunExitCodes(async () => {
         const req = buildRunRequest(o, image, command, { env: process.env, readFile: (p) => readFileSync(p, 'utf8') });
+        if (!req.detach && inputIsNotATty(req.body.AttachStdin ?? false, req.body.Tty ?? false)) return 1;
         if (req.body.Tty && process.stdout.isTTY) req.body.HostConfig = { ...req.body.HostConfig, ConsoleSize: [process.stdout.rows, process.stdout.columns] };
         mark('parse flags');
         const id = await createWithCidfile(engine, req);
@@ -406,10 +442,12 @@ export function registerContainerCommands(cli: Cli): void {
           if (o.detachKeys !== undefined) parseDetachKeys(o.detachKeys);
           if (names.length > 1) throw new InvalidArgumentError('start_attach_many', 'you cannot start and attach multiple containers at once');
           const info = await engine.containerInspect(names[0]);
+          const stdin = !!o.interactive && info.Config.OpenStdin;
+          if (inputIsNotATty(stdin, info.Config.Tty)) return 1;
           // Docker's start -a of a running container attaches to it.
           return attachAndRun(engine, info.Id, {
             tty: info.Config.Tty,
-            stdin: !!o.interactive && info.Config.OpenStdin,
+            stdin,
             stdout: true,
             stderr: true,
             sigProxy: true,
@@ -545,7 +583,7 @@ export function registerContainerCommands(cli: Cli): void {
       .action((name: string, command: string[], o: { detach?: boolean; detachKeys?: string; env?: string[]; envFile?: string[]; interactive?: boolean; privileged?: boolean; tty?: boolean; user?: string; workdir?: string }) =>
         cli.run(async (engine) => {
           try {
-            if (o.tty && o.interactive && !process.stdin.isTTY) throw new InvalidArgumentError('not_a_tty', 'the input device is not a TTY');
+            if (!o.detach && inputIsNotATty(!!o.interactive, !!o.tty)) return 1;
             const detachKeys = o.detachKeys ?? (o.tty && o.interactive ? await configuredDetachKeys() : undefined);
             const env = [
               ...(o.envFile ?? []).flatMap((f) => parseKeyValueFile(readFileSync(f, 'utf8'), f, process.env, true)),
@@ -593,15 +631,18 @@ export function registerContainerCommands(cli: Cli): void {
           if (o.detachKeys !== undefined) parseDetachKeys(o.detachKeys);
           const info = await engine.containerInspect(name);
           if (!info.State.Running) throw new InvalidArgumentError('container_not_running', 'You cannot attach to a stopped container, start it first');
+          const stdin = o.stdin && info.Config.OpenStdin;
+          if (inputIsNotATty(stdin, info.Config.Tty)) return 1;
           return attachAndRun(engine, info.Id, {
             tty: info.Config.Tty,
-            stdin: o.stdin && info.Config.OpenStdin,
+            stdin,
             stdout: true,
             stderr: true,
             sigProxy: o.sigProxy !== false,
             ...(o.detachKeys !== undefined ? { detachKeys: o.detachKeys } : {}),
             removeOnFailure: false,
             start: false,
+            reportDetach: true,
           });
         }),
       );
