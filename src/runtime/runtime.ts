@@ -232,9 +232,6 @@ export class OciRuntime {
       timeoutMs: opts.timeoutMs ?? 120_000,
       // conmon also drops an "oom" file into its working directory: not the user's.
       cwd: opts.bundleDir,
-      // conmon has no use for the caller's locale, which would map its files into every
-      // container's monitor (64 KiB of resident memory each for C.UTF-8).
-      env: { ...process.env, LC_ALL: 'C' },
     });
     const fail = (why: string): never => {
       const detail = runtimeLogError(runtimeLog) ?? why;
