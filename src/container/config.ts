@@ -5,11 +5,21 @@ import type { ContainerConfig, ContainerCreateBody, HostConfig, RestartPolicy } 
 import { InvalidArgumentError } from '../errors.js';
 import type { ContainerConfig as ImageRuntimeConfig } from '../image/types.js';
 import { DEFAULT_SHM_SIZE } from '../runtime/spec.js';
+import { checkDnsSearch, checkDnsServer, checkMacAddress, parseExtraHost } from '../network/etc.js';
 import { mergeHealthcheck } from './health.js';
 import { checkMountSpec, parseBind, parseVolumesFrom } from './mounts.js';
 
 function invalid(message: string, code = 'invalid_config'): never {
   throw new InvalidArgumentError(code, message);
+}
+
+/** A network setting's check, its message as the engine's error. */
+function checked<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    return invalid((err as Error).message, 'invalid_network_setting');
+  }
 }
 
 const envKey = (kv: string) => kv.split('=', 1)[0];
@@ -49,6 +59,7 @@ export function mergeConfig(body: ContainerCreateBody, image: ImageRuntimeConfig
     Labels: { ...img.Labels, ...body.Labels },
     ...(body.StopSignal || img.StopSignal ? { StopSignal: body.StopSignal || img.StopSignal } : {}),
     ...(typeof body.StopTimeout === 'number' ? { StopTimeout: body.StopTimeout } : {}),
+    ...(body.MacAddress ? { MacAddress: checked(() => checkMacAddress(body.MacAddress!)) } : {}),
   };
   if (commandLine(config).length === 0) invalid('No command specified', 'no_command');
   return config;
@@ -128,6 +139,14 @@ export function normalizeHostConfig(hc: HostConfig | undefined): HostConfig {
   for (const m of h.Mounts ?? []) checkMountSpec(m);
   for (const v of h.VolumesFrom ?? []) parseVolumesFrom(v);
   checkSecurityOpts(h.SecurityOpt ?? []);
+  const extraHosts = (h.ExtraHosts ?? []).map((e) => checked(() => parseExtraHost(e)));
+  for (const d of h.Dns ?? []) checked(() => checkDnsServer(d));
+  for (const d of h.DnsSearch ?? []) checked(() => checkDnsSearch(d));
+  // The other container's network, files included, is this one's: Docker refuses to change them.
+  if (h.NetworkMode?.startsWith('container:')) {
+    if (h.Dns?.length) invalid('conflicting options: dns and the network mode', 'network_mode_conflict');
+    if (extraHosts.length) invalid('conflicting options: custom host-to-IP mapping and the network mode', 'network_mode_conflict');
+  }
   namespaceMode(h.IpcMode, 'IPC', ['private', 'shareable']);
   namespaceMode(h.PidMode, 'PID', []);
   if (h.UTSMode && h.UTSMode !== 'host') invalid(`invalid UTS mode: ${h.UTSMode}`);
@@ -148,6 +167,10 @@ export function normalizeHostConfig(hc: HostConfig | undefined): HostConfig {
     VolumesFrom: h.VolumesFrom?.length ? h.VolumesFrom : null,
     LogConfig: { Type: 'k8s-file', Config: { ...h.LogConfig?.Config } },
     NetworkMode: networkMode(h.NetworkMode),
+    ExtraHosts: extraHosts.length ? extraHosts : null,
+    Dns: h.Dns ?? [],
+    DnsSearch: h.DnsSearch ?? [],
+    DnsOptions: h.DnsOptions ?? [],
     PortBindings: h.PortBindings ?? {},
     PublishAllPorts: h.PublishAllPorts ?? false,
     RestartPolicy: restartPolicy(h.RestartPolicy, autoRemove),

@@ -19,10 +19,13 @@ function hostFile(path: string): string {
   }
 }
 
-/** The host's network is the container's: so are its names. */
-export function hostsFile(networkMode: string): string {
-  if (networkMode === 'host') return hostFile('/etc/hosts');
-  return LOCALHOST_ENTRIES.join('\n') + '\n';
+/**
+ * The host's network is the container's: so are its names, unless --add-host gives some (then,
+ * as Docker, localhost and those only). `extra` are the --add-host lines.
+ */
+export function hostsFile(networkMode: string, extra: readonly string[] = []): string {
+  if (networkMode === 'host' && extra.length === 0) return hostFile('/etc/hosts');
+  return [...LOCALHOST_ENTRIES, ...extra].join('\n') + '\n';
 }
 
 /**

@@ -32,6 +32,7 @@ import { resolveUser } from '../container/user.js';
 import { ConflictError, InvalidArgumentError, NotFoundError, SystemError } from '../errors.js';
 import { hostPlatform } from '../image/types.js';
 import type { ImageStore } from '../image/store.js';
+import { containerResolvConf, dnsSettings, extraHostEntries, HOST_GATEWAY, hostsLine } from '../network/etc.js';
 import { checkRuntime, readHostFacts, resolveDeviceFlag, resolveThrottleDevices } from '../runtime/host-facts.js';
 import { attach as attachSocket, resizeTerminal } from '../runtime/attach.js';
 import { DetachKeyScanner, parseDetachKeys } from '../container/detach-keys.js';
@@ -228,10 +229,16 @@ export class ContainerService {
     if (body.Hostname && (hostConfig.UTSMode === 'host' || hostConfig.NetworkMode?.startsWith('container:'))) {
       throw new InvalidArgumentError('hostname_conflict', 'conflicting options: hostname and the network mode');
     }
+    if (config.MacAddress && (hostConfig.NetworkMode === 'host' || hostConfig.NetworkMode?.startsWith('container:'))) {
+      throw new InvalidArgumentError('mac_conflict', 'conflicting options: mac-address and the network mode');
+    }
     if (body.Hostname && !/^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$/.test(body.Hostname)) {
       throw new InvalidArgumentError('invalid_hostname', `invalid hostname format: ${body.Hostname}`);
     }
     if (hostConfig.Init) findInitBinary();
+    // Without a network of its own (host, none), --add-host's host-gateway is the default bridge's gateway.
+    const wantsGateway = hostConfig.ExtraHosts?.some((h) => h.endsWith(`:${HOST_GATEWAY}`)) && !isNetworkName(hostConfig.NetworkMode);
+    const hostGateway = wantsGateway ? await this.deps.networks.defaultGateway() : undefined;
     checkRuntime(hostConfig.Runtime ?? 'runc');
     checkHealthcheck(config.Healthcheck);
     bindingsOf(hostConfig.PortBindings as PortBindings);
@@ -309,8 +316,11 @@ export class ContainerService {
     for (const d of [p.upper, p.merged]) mkdirSync(d, { mode: 0o755 });
     for (const d of [p.work, p.userdata]) mkdirSync(d, { mode: 0o700 });
     writeFileSync(p.hostname, config.Hostname + '\n');
-    writeFileSync(p.hosts, hostsFile(hostConfig.NetworkMode ?? 'none'));
-    writeFileSync(p.resolvConf, resolvConfFile());
+    // A container on a network gets both again when it joins; these are for the other modes.
+    writeFileSync(p.hosts, hostsFile(hostConfig.NetworkMode ?? 'none', extraHostEntries(hostConfig.ExtraHosts, hostGateway).map(hostsLine)));
+    const dns = dnsSettings(hostConfig);
+    const ownResolvConf = hostConfig.NetworkMode === 'host' && !dns.servers.length && !dns.search.length && !dns.options.length;
+    writeFileSync(p.resolvConf, ownResolvConf ? resolvConfFile() : containerResolvConf(resolvConfFile(), dns));
     this.store.event('create', rec);
     mark('create: directories');
     return { Id: id, Warnings: warnings };
@@ -476,6 +486,8 @@ export class ContainerService {
       hostname: rec.config.Hostname || rec.id.slice(0, 12),
       hostsPath: p.hosts,
       resolvConfPath: p.resolvConf,
+      dns: dnsSettings(rec.hostConfig),
+      ...(rec.config.MacAddress ? { macAddress: rec.config.MacAddress } : {}),
       ports: bindingsOf(
         rec.hostConfig.PublishAllPorts ? withPublishAll(rec.hostConfig.PortBindings as PortBindings, rec.config.ExposedPorts) : (rec.hostConfig.PortBindings as PortBindings),
       ),
@@ -1315,7 +1327,10 @@ export class ContainerService {
     const pids = cgroupPids(this.cgroupPath(rec));
     const args = (psArgs ?? '').trim();
     if (args === '' || args === '-ef') return psEf(pids);
-    const r = await runTool('ps', args.split(/\s+/), { timeoutMs: 30_000 });
+    // As Docker: ps selects the container's processes itself (-q), since by default it lists
+    // only those on the caller's terminal; options that cannot go with -q (f) go without it.
+    let r = pids.length ? await runTool('ps', [...args.split(/\s+/), `-q${pids.join(',')}`], { timeoutMs: 30_000 }) : undefined;
+    if (!r || r.code !== 0) r = await runTool('ps', args.split(/\s+/), { timeoutMs: 30_000 });
     if (r.code !== 0) throw new InvalidArgumentError('ps_failed', `ps: ${r.stderr.toString('utf8').trim() || `exited with ${r.code}`}`);
     return filterPsOutput(r.stdout.toString('utf8'), pids);
   }

@@ -140,6 +140,11 @@ export interface HostConfig {
   /** `container[:ro|rw]`: mount another container's volumes and binds too. */
   VolumesFrom?: string[] | null;
   NetworkMode?: string;
+  /** --add-host, `host:ip`; the ip may be `host-gateway`. */
+  ExtraHosts?: string[] | null;
+  Dns?: string[];
+  DnsSearch?: string[];
+  DnsOptions?: string[];
   RestartPolicy?: RestartPolicy;
   AutoRemove?: boolean;
   CapAdd?: string[] | null;
@@ -237,6 +242,8 @@ export interface ContainerCreateBody {
   Healthcheck?: HealthConfig;
   ExposedPorts?: Record<string, object>;
   Volumes?: Record<string, object> | null;
+  /** The MAC address of the container's interface on its first network. */
+  MacAddress?: string;
   HostConfig?: HostConfig;
 }
 
@@ -263,6 +270,7 @@ export interface ContainerConfig {
   Labels: Record<string, string>;
   StopSignal?: string;
   StopTimeout?: number;
+  MacAddress?: string;
 }
 
 export interface ContainerState {

@@ -79,7 +79,7 @@ export class LocalEngine implements Engine {
     const containerStore = new ContainerStore(db);
     const events = new EventLog(db);
     const volumes = new VolumeService(new VolumeStore(this.paths.root, db), (name) => containerStore.usersOfVolume(name), events);
-    const networks = new NetworkService(new NetworkStore(db), paths, events);
+    const networks = new NetworkService(new NetworkStore(db), paths, events, (id) => containerStore.get(id)?.hostConfig.ExtraHosts);
     const containers = new ContainerService({
       paths,
       store: containerStore,

@@ -14,7 +14,7 @@ import { closeSync, ftruncateSync, openSync, readFileSync, writeFileSync, writeS
 import { join } from 'node:path';
 import type { EventLog } from '../events/log.js';
 import { ConflictError, ForbiddenError, InvalidArgumentError, NotFoundError, SystemError } from '../errors.js';
-import { containerResolvConf, renderHosts, type HostEntry } from '../network/etc.js';
+import { containerResolvConf, extraHostEntries, renderHosts, type DnsSettings, type HostEntry } from '../network/etc.js';
 import { bridgeName, installScript, publishScript, uninstallScript } from '../network/firewall.js';
 import { checkStatic, chooseSubnet, contains, defaultGateway, defaultPools, formatCidr, macFor, overlaps, parseCidr, parseIp } from '../network/ipam.js';
 import { poolOf, type Attachment, type EndpointRecord, type NetworkRecord, type NetworkStore, type SubnetConfig } from '../network/store.js';
@@ -61,6 +61,10 @@ export interface ContainerNetworkInfo {
   hostname: string;
   hostsPath: string;
   resolvConfPath: string;
+  /** --dns, --dns-search, --dns-option: what of the host's resolv.conf they replace. */
+  dns: DnsSettings;
+  /** --mac-address: the MAC of its interface on its first network. */
+  macAddress?: string;
   /** Published ports (-p): DNATed to the container's address on its first network. */
   ports: PortBinding[];
 }
@@ -86,6 +90,8 @@ export class NetworkService {
     private readonly store: NetworkStore,
     private readonly paths: EnginePaths,
     private readonly events?: EventLog,
+    /** A container's HostConfig.ExtraHosts (--add-host), kept in its hosts file through rewrites. */
+    private readonly extraHostsOf: (containerId: string) => readonly string[] | null | undefined = () => [],
   ) {}
 
   /** Where a container's network namespace is bind-mounted while it runs. */
@@ -169,6 +175,15 @@ export class NetworkService {
     if (existing) return existing;
     const n = await this.build({ Name: DEFAULT_NETWORK }, true);
     return this.store.insert(n);
+  }
+
+  /**
+   * `host-gateway` for a container without a network of its own (host, none): the default
+   * bridge's gateway, as Docker's. The host holds that address only while the default bridge
+   * is set up (while some container uses it).
+   */
+  async defaultGateway(): Promise<string> {
+    return (await this.defaultNetwork()).subnets.find((s) => parseCidr(s.Subnet).family === 4)!.Gateway;
   }
 
   /** A network by name or id; `bridge` is the default network, made when first asked for. */
@@ -322,6 +337,7 @@ export class NetworkService {
         aliases: a.aliases,
         hostsPath: info.hostsPath,
         ports,
+        ...(newNetns && info.macAddress ? { mac: info.macAddress } : {}),
       },
       { ip: a.ipv4 ?? undefined, ipv6: a.ipv6 ?? undefined },
       macFor,
@@ -344,7 +360,7 @@ export class NetworkService {
       await iptablesRestore(4, publishScript(network, ep.ip, ep.ports, '-A'));
       mark('network: published ports');
     }
-    writeFileSync(info.resolvConfPath, containerResolvConf(readHostFile('/etc/resolv.conf')));
+    writeFileSync(info.resolvConfPath, containerResolvConf(readHostFile('/etc/resolv.conf'), info.dns));
     if (network.name === DEFAULT_NETWORK) this.rewriteHostsOf(info.containerId);
     else this.rewriteHosts(network);
     this.events?.record('network', 'connect', network.id, { name: network.name, type: network.driver, container: info.containerId });
@@ -449,7 +465,11 @@ export class NetworkService {
         peers.push({ ip: p.ip, names: [p.name, ...p.aliases, p.containerId.slice(0, 12)] });
       }
     }
-    rewriteInPlace(mine[0].hostsPath, renderHosts(self, peers));
+    // host-gateway: the gateway of the first network, an address of the host that is there as
+    // long as the container is on that network (Docker's default bridge address may not be).
+    const first = this.store.get(mine[0].networkId);
+    const gateway = first?.subnets.find((s) => parseCidr(s.Subnet).family === 4)?.Gateway;
+    rewriteInPlace(mine[0].hostsPath, renderHosts(self, peers, extraHostEntries(this.extraHostsOf(containerId), gateway)));
   }
 
   /** A stable id per state root for the host and none modes, which have no record. */

@@ -44,3 +44,13 @@ export function berthAsync(root: string, args: string[], opts: { input?: string 
     child.stdin.end(opts.input);
   });
 }
+
+/**
+ * Removes every container of the state root and takes its networks' bridges and rules off the
+ * host (networks keep them until removed; prune takes the default bridge's too).
+ */
+export function removeContainersAndNetworks(root: string): void {
+  const ids = berth(root, ['ps', '-aq']).stdout.split('\n').filter(Boolean);
+  if (ids.length) berth(root, ['rm', '-f', ...ids]);
+  berth(root, ['network', 'prune', '-f']);
+}

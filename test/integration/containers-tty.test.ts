@@ -138,6 +138,17 @@ describe('container terminals, detach keys, signals and reboots', { skip }, () =
     }
   });
 
+  it('top with ps options lists the processes of a container with a terminal', () => {
+    try {
+      ok(['run', '-d', '-t', '--name', 'topt', 'busybox', 'sleep', '1000']);
+      // ps alone lists only the processes on its caller's terminal; this one is on the container's.
+      assert.match(ok(['top', 'topt', '-o', 'pid,args']), /^PID\s+COMMAND\n\d+\s+sleep 1000\n$/);
+      assert.match(ok(['top', 'topt', 'aux']), /\ssleep 1000\n/);
+    } finally {
+      removeAll('topt');
+    }
+  });
+
   it('resizes the terminal of run -it, attach and exec -it when the client terminal is resized', async () => {
     const flag = join(root, 'resize-now');
     // The outer terminal is resized by a background job once the test creates the flag file;

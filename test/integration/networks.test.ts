@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { berth, berthAsync, berthOk } from '../helpers/cli.js';
+import { berth, berthAsync, berthOk, removeContainersAndNetworks } from '../helpers/cli.js';
 import { isRoot, tempDir } from '../helpers/root.js';
 
 let root: string;
@@ -41,12 +41,7 @@ before(() => {
   if (isRoot) hostBefore = hostState();
 });
 
-function removeAll(): void {
-  const ids = berth(root, ['ps', '-aq']).stdout.split('\n').filter(Boolean);
-  if (ids.length) berth(root, ['rm', '-f', ...ids]);
-  // Networks keep their bridge and rules until removed; prune takes the default bridge's too.
-  berth(root, ['network', 'prune', '-f']);
-}
+const removeAll = () => removeContainersAndNetworks(root);
 
 after(() => {
   removeAll();

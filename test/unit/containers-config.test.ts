@@ -56,6 +56,16 @@ describe('container config', () => {
     // Networks by name pass through: the engine checks that they exist.
     assert.equal(normalizeHostConfig({ NetworkMode: 'bridge' }).NetworkMode, 'bridge');
     assert.equal(normalizeHostConfig({ NetworkMode: 'mynet' }).NetworkMode, 'mynet');
+    // --add-host, --dns and friends reach the engine through the API too: checked there as well.
+    assert.deepEqual([hc.ExtraHosts, hc.Dns, hc.DnsSearch, hc.DnsOptions], [null, [], [], []]);
+    assert.deepEqual(normalizeHostConfig({ ExtraHosts: ['a:1.2.3.4', 'b=host-gateway'] }).ExtraHosts, ['a:1.2.3.4', 'b:host-gateway']);
+    assert.throws(() => normalizeHostConfig({ ExtraHosts: ['a'] }), /bad format for add-host: "a"/);
+    assert.throws(() => normalizeHostConfig({ Dns: ['1.2.3'] }), /IP address is not correctly formatted: 1.2.3/);
+    assert.throws(() => normalizeHostConfig({ DnsSearch: ['-x'] }), /-x is not a valid domain/);
+    assert.throws(() => normalizeHostConfig({ NetworkMode: 'container:db', Dns: ['1.1.1.1'] }), /conflicting options: dns and the network mode/);
+    assert.throws(() => normalizeHostConfig({ NetworkMode: 'container:db', ExtraHosts: ['a:1.1.1.1'] }), /conflicting options: custom host-to-IP mapping and the network mode/);
+    assert.equal(mergeConfig({ Image: 'i', Cmd: ['true'], MacAddress: '02:42:AC:11:00:02' }, undefined, 'x'.repeat(64)).MacAddress, '02:42:ac:11:00:02');
+    assert.throws(() => mergeConfig({ Image: 'i', Cmd: ['true'], MacAddress: 'nope' }, undefined, 'x'.repeat(64)), /nope is not a valid mac address/);
     assert.throws(() => normalizeHostConfig({ AutoRemove: true, RestartPolicy: { Name: 'always' } }), /cannot specify both --restart and --rm/);
     assert.throws(() => normalizeHostConfig({ RestartPolicy: { Name: 'always', MaximumRetryCount: 2 } }), /maximum retry count can only be used with 'on-failure'/);
     assert.throws(() => normalizeHostConfig({ RestartPolicy: { Name: 'sometimes' as 'no' } }), /invalid restart policy 'sometimes'/);

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkStatic, chooseSubnet, defaultPools, formatIp, macFor, nextFree, parseCidr, parseIp } from '../../src/network/ipam.js';
 import { bridgeName, installScript, uninstallScript } from '../../src/network/firewall.js';
-import { containerResolvConf, renderHosts } from '../../src/network/etc.js';
+import { containerResolvConf, dnsSettings, extraHostEntries, renderHosts } from '../../src/network/etc.js';
 import type { NetworkRecord } from '../../src/network/store.js';
 
 const pool = (subnet: string, gateway: string, range?: string) => ({ subnet: parseCidr(subnet), gateway, ...(range ? { range: parseCidr(range) } : {}) });
@@ -141,4 +141,27 @@ test('resolv.conf: loopback stub resolvers are dropped, with Google DNS as the f
   assert.equal(containerResolvConf('nameserver 10.0.0.53\nsearch example.com\n'), 'nameserver 10.0.0.53\nsearch example.com\n');
   assert.equal(containerResolvConf('nameserver 127.0.0.53\noptions edns0\n'), 'options edns0\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n');
   assert.equal(containerResolvConf('nameserver ::1\nnameserver 1.1.1.1\n'), 'nameserver 1.1.1.1\n');
+});
+
+test('hosts file: --add-host entries after localhost and before the container, host-gateway resolved', () => {
+  const extra = extraHostEntries(['db:10.0.0.5', 'gw:host-gateway', 'v6:::1'], '172.19.0.1');
+  assert.deepEqual(extra, [
+    { ip: '10.0.0.5', names: ['db'] },
+    { ip: '172.19.0.1', names: ['gw'] },
+    { ip: '::1', names: ['v6'] },
+  ]);
+  assert.deepEqual(extraHostEntries(['gw:host-gateway'], undefined), [], 'no gateway known: no entry');
+  assert.deepEqual(extraHostEntries(null, '172.19.0.1'), []);
+  const text = renderHosts([{ ip: '10.88.0.4', names: ['web'] }], [{ ip: '10.88.0.2', names: ['db'] }], extra);
+  assert.ok(text.endsWith('ff02::2\tip6-allrouters\n10.0.0.5\tdb\n172.19.0.1\tgw\n::1\tv6\n10.88.0.4\tweb\n10.88.0.2\tdb\n'), text);
+});
+
+test('resolv.conf: --dns, --dns-search and --dns-option each replace the host\'s part, as Docker rebuilds it', () => {
+  const host = '# managed\nnameserver 127.0.0.53\nnameserver 10.0.0.53\nsearch corp.example\noptions edns0 trust-ad\n';
+  const dns = (servers: string[], search: string[], options: string[]) => containerResolvConf(host, dnsSettings({ Dns: servers, DnsSearch: search, DnsOptions: options }));
+  assert.equal(dns([], [], []), '# managed\nnameserver 10.0.0.53\nsearch corp.example\noptions edns0 trust-ad\n', 'nothing given: the filtered host file');
+  assert.equal(dns(['9.9.9.9', '2001:db8::53'], [], []), 'search corp.example\nnameserver 9.9.9.9\nnameserver 2001:db8::53\noptions edns0 trust-ad\n');
+  assert.equal(dns([], ['a.example', 'b.example'], []), 'search a.example b.example\nnameserver 10.0.0.53\noptions edns0 trust-ad\n');
+  assert.equal(dns([], ['.'], ['ndots:2']), 'nameserver 10.0.0.53\noptions ndots:2\n', '`.` means no search list');
+  assert.equal(containerResolvConf('nameserver 127.0.0.53\n', dnsSettings({ DnsOptions: ['rotate'] })), 'nameserver 8.8.8.8\nnameserver 8.8.4.4\noptions rotate\n');
 });

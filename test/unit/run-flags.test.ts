@@ -154,6 +154,33 @@ describe('run flags', () => {
     assert.throws(() => parseMountFlag('type=bind,src=/a,dst=/b,color=red'), /unexpected key 'color'/);
   });
 
+  it('parses --add-host, --dns, --dns-search, --dns-option and --mac-address as docker does', () => {
+    const r = parse([
+      '--add-host', 'db:10.0.0.5', '--add-host', 'gw=host-gateway', '--add-host', 'v6:[::1]', '--add-host', 'v6b:fe80::2',
+      '--dns', '9.9.9.9', '--dns', '2001:db8::53', '--dns-search', 'example.com.', '--dns-search', '.', '--dns-option', 'ndots:2', '--dns-option', 'rotate',
+      '--mac-address', '02:42:AC:11:00:99', 'busybox',
+    ]);
+    const hc = r.body.HostConfig!;
+    assert.deepEqual(hc.ExtraHosts, ['db:10.0.0.5', 'gw:host-gateway', 'v6:::1', 'v6b:fe80::2']);
+    assert.deepEqual(hc.Dns, ['9.9.9.9', '2001:db8::53']);
+    assert.deepEqual(hc.DnsSearch, ['example.com', '.']);
+    assert.deepEqual(hc.DnsOptions, ['ndots:2', 'rotate']);
+    assert.equal(r.body.MacAddress, '02:42:AC:11:00:99');
+    const plain = parse(['busybox']);
+    for (const k of ['ExtraHosts', 'Dns', 'DnsSearch', 'DnsOptions'] as const) assert.equal(plain.body.HostConfig![k], undefined, k);
+    assert.equal(plain.body.MacAddress, undefined);
+    assert.throws(() => parse(['--add-host', 'db', 'busybox']), /: invalid argument "db" for "--add-host" flag: bad format for add-host: "db"$/);
+    assert.throws(() => parse(['--add-host', ':1.2.3.4', 'busybox']), /bad format for add-host: ":1.2.3.4"/);
+    assert.throws(() => parse(['--add-host', 'db:10.0.0', 'busybox']), /invalid argument "db:10.0.0" for "--add-host" flag: invalid IP address in add-host: "10.0.0"/);
+    assert.throws(() => parse(['--dns', '1.2.3', 'busybox']), /invalid argument "1.2.3" for "--dns" flag: IP address is not correctly formatted: 1.2.3/);
+    assert.throws(() => parse(['--dns', 'dns.google', 'busybox']), /IP address is not correctly formatted: dns.google/);
+    assert.throws(() => parse(['--dns-search', '-a', 'busybox']), /invalid argument "-a" for "--dns-search" flag: -a is not a valid domain/);
+    assert.throws(() => parse(['--dns-search', '1example.com', 'busybox']), /1example.com is not a valid domain/);
+    assert.throws(() => parse(['--mac-address', '02:42', 'busybox']), /: 02:42 is not a valid mac address$/);
+    assert.throws(() => parse(['--mac-address', '01:00:5e:00:00:01', 'busybox']), /01:00:5e:00:00:01 is not a valid mac address/, 'multicast');
+    assert.throws(() => parse(['--mac-address', '02:42:ac:11:00:zz', 'busybox']), /is not a valid mac address/);
+  });
+
   it('checks --pull values', () => {
     assert.equal(parse(['--pull', 'never', 'busybox']).pull, 'never');
     assert.equal(parse(['busybox']).pull, 'missing');

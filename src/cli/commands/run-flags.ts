@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import type { ContainerCreateBody, ContainerUpdateBody, DeviceMapping, HealthConfig, HostConfig, MountSpec, ThrottleDevice, Ulimit } from '../../engine/engine.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { parseDetachKeys } from '../../container/detach-keys.js';
+import { checkDnsSearch, checkDnsServer, checkMacAddress, parseExtraHost } from '../../network/etc.js';
 import { parseDeviceCgroupRule, parseDeviceFlag } from '../../runtime/device-flags.js';
 import { parseBytes, parseDuration } from '../units.js';
 import { parsePublish } from '../ports.js';
@@ -20,6 +21,7 @@ interface FlagDef {
 
 // Docker's run/create flags that berth implements (others are unknown options).
 export const RUN_FLAGS: readonly FlagDef[] = [
+  { flags: '--add-host <host:ip>', kind: 'list', help: 'Add a custom host-to-IP mapping (host:ip, ip may be host-gateway)' },
   { flags: '-a, --attach <stream>', kind: 'list', help: 'Attach to STDIN, STDOUT or STDERR' },
   { flags: '--blkio-weight <uint16>', kind: 'string', help: 'Block IO (relative weight), between 10 and 1000, or 0 to disable' },
   { flags: '--cap-add <cap>', kind: 'list', help: 'Add Linux capabilities' },
@@ -40,6 +42,9 @@ export const RUN_FLAGS: readonly FlagDef[] = [
   { flags: '--device-read-iops <list>', kind: 'list', help: 'Limit read rate (IO per second) from a device' },
   { flags: '--device-write-bps <list>', kind: 'list', help: 'Limit write rate (bytes per second) to a device' },
   { flags: '--device-write-iops <list>', kind: 'list', help: 'Limit write rate (IO per second) to a device' },
+  { flags: '--dns <ip>', kind: 'list', help: 'Set custom DNS servers' },
+  { flags: '--dns-option <option>', kind: 'list', help: 'Set DNS options' },
+  { flags: '--dns-search <domain>', kind: 'list', help: 'Set custom DNS search domains' },
   { flags: '--domainname <string>', kind: 'string', help: 'Container NIS domain name' },
   { flags: '--entrypoint <string>', kind: 'string', help: 'Overwrite the default ENTRYPOINT of the image' },
   { flags: '-e, --env <var>', kind: 'list', help: 'Set environment variables' },
@@ -61,6 +66,7 @@ export const RUN_FLAGS: readonly FlagDef[] = [
   { flags: '--label-file <file>', kind: 'list', help: 'Read in a line delimited file of labels' },
   { flags: '--log-driver <string>', kind: 'string', help: 'Logging driver for the container (k8s-file)' },
   { flags: '--log-opt <opt>', kind: 'list', help: 'Log driver options (max-size)' },
+  { flags: '--mac-address <string>', kind: 'string', help: 'Container MAC address (e.g., 92:d0:c6:0a:29:33)' },
   { flags: '-m, --memory <bytes>', kind: 'string', help: 'Memory limit' },
   { flags: '--memory-reservation <bytes>', kind: 'string', help: 'Memory soft limit' },
   { flags: '--memory-swap <bytes>', kind: 'string', help: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" },
@@ -516,6 +522,25 @@ export function buildRunRequest(o: RunFlagValues, image: string, command: string
     return r;
   });
   const health = healthcheck(o);
+  const checkEach = (key: string, flagName: string, check: (v: string) => string) =>
+    list(key)?.map((v) => {
+      try {
+        return check(v);
+      } catch (err) {
+        return bad(flagName, v, (err as Error).message);
+      }
+    });
+  const extraHosts = checkEach('addHost', '--add-host', parseExtraHost);
+  const dns = checkEach('dns', '--dns', checkDnsServer);
+  const dnsSearch = checkEach('dnsSearch', '--dns-search', checkDnsSearch);
+  const mac = str('macAddress');
+  if (mac) {
+    try {
+      checkMacAddress(mac);
+    } catch (err) {
+      throw new InvalidArgumentError('invalid_flag', (err as Error).message);
+    }
+  }
   const exposed = list('expose') ? exposedPorts(list('expose')!) : undefined;
   const published = list('publish') ? parsePublish(list('publish')!) : undefined;
   const logOpts = keyValues('--log-opt', list('logOpt'));
@@ -528,6 +553,10 @@ export function buildRunRequest(o: RunFlagValues, image: string, command: string
     ...(binds.length ? { Binds: binds } : {}),
     ...(list('volumesFrom') ? { VolumesFrom: list('volumesFrom') } : {}),
     ...(str('network') ?? str('net') ? { NetworkMode: str('network') ?? str('net') } : {}),
+    ...(extraHosts ? { ExtraHosts: extraHosts } : {}),
+    ...(dns ? { Dns: dns } : {}),
+    ...(dnsSearch ? { DnsSearch: dnsSearch } : {}),
+    ...(list('dnsOption') ? { DnsOptions: list('dnsOption') } : {}),
     ...(published ? { PortBindings: published.PortBindings } : {}),
     ...(flag('publishAll') ? { PublishAllPorts: true } : {}),
     ...(str('restart') ? { RestartPolicy: restartPolicy(str('restart')!) } : {}),
@@ -593,6 +622,7 @@ export function buildRunRequest(o: RunFlagValues, image: string, command: string
     ...(str('user') !== undefined ? { User: str('user') } : {}),
     ...(str('hostname') !== undefined ? { Hostname: str('hostname') } : {}),
     ...(str('domainname') !== undefined ? { Domainname: str('domainname') } : {}),
+    ...(mac ? { MacAddress: mac } : {}),
     Labels: labels,
     Tty: flag('tty'),
     OpenStdin: interactive,
