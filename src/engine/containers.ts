@@ -1396,8 +1396,9 @@ export class ContainerService {
 
   /**
    * Brings back, once per boot, the containers whose restart policy outlives a reboot, as
-   * Docker's daemon does when it starts: `always` (even one the user had stopped) and
-   * `unless-stopped` unless the user stopped it, among the containers that have run before.
+   * Docker's daemon does when it starts: `always` (even one the user had stopped),
+   * `unless-stopped` unless the user stopped it, and `on-failure` when it ended with a failure
+   * (the reboot counts as one) and has retries left, among the containers that have run before.
    * berth has no daemon that starts with the host, so the first berth command of a boot does
    * this (the boot id in <runroot>/boot-id says whether it is done; <runroot> is a tmpfs that a
    * reboot clears), and `berth system boot` does it explicitly for a boot service. One process
@@ -1424,12 +1425,19 @@ export class ContainerService {
       if (done()) return report;
       for (const listed of this.store.list()) {
         const policy = listed.hostConfig.RestartPolicy?.Name;
-        if (policy !== 'always' && policy !== 'unless-stopped') continue;
+        if (policy !== 'always' && policy !== 'unless-stopped' && policy !== 'on-failure') continue;
         try {
           await this.withLock(listed.id, async (rec) => {
             if (isActive(rec) || rec.state.StartedAt === ZERO_TIME) return;
             if (policy === 'unless-stopped' && rec.book.manualStop) return;
-            rec.book.restartCount = 0;
+            if (policy === 'on-failure') {
+              // As Docker: one that the reboot (or a failure) ended comes back, within its retries.
+              const max = rec.hostConfig.RestartPolicy?.MaximumRetryCount ?? 0;
+              if (rec.book.manualStop || rec.state.ExitCode === 0 || (max > 0 && rec.book.restartCount >= max)) return;
+              rec.book.restartCount += 1;
+            } else {
+              rec.book.restartCount = 0;
+            }
             rec.book.restarter = null;
             await this.startLocked(rec);
             report.started.push(rec.id);

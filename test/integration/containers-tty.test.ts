@@ -397,18 +397,21 @@ describe('container terminals, detach keys, signals and reboots', { skip }, () =
       rmSync(runroot, { recursive: true, force: true });
     }
 
-    it('the first command brings back always and unless-stopped containers, not stopped or policy-less ones', async () => {
+    it('the first command brings back always, unless-stopped and failed on-failure containers, not stopped or policy-less ones', async () => {
       try {
         ok(['run', '-d', '--network', 'none', '--name', 'always', '--restart', 'always', 'busybox', 'sleep', '1000']);
         ok(['run', '-d', '--network', 'none', '--name', 'always-stopped', '--restart', 'always', 'busybox', 'sleep', '1000']);
         ok(['run', '-d', '--network', 'none', '--name', 'unless', '--restart', 'unless-stopped', 'busybox', 'sleep', '1000']);
         ok(['run', '-d', '--network', 'none', '--name', 'unless-stopped', '--restart', 'unless-stopped', 'busybox', 'sleep', '1000']);
         ok(['run', '-d', '--network', 'none', '--name', 'plain', 'busybox', 'sleep', '1000']);
+        ok(['run', '-d', '--network', 'none', '--name', 'onfail', '--restart', 'on-failure:3', 'busybox', 'sleep', '1000']);
+        ok(['run', '--network', 'none', '--name', 'onfail-done', '--restart', 'on-failure', 'busybox', 'true']);
         ok(['create', '--network', 'none', '--name', 'never-started', '--restart', 'always', 'busybox', 'sleep', '1000']);
         ok(['stop', '-t', '0', 'always-stopped', 'unless-stopped']);
         await simulateReboot();
         const states = ok(['ps', '-a', '--format', '{{.Names}} {{.State}}']).split('\n').filter(Boolean).sort();
-        assert.deepEqual(states, ['always running', 'always-stopped running', 'never-started created', 'plain exited', 'unless running', 'unless-stopped exited']);
+        assert.deepEqual(states, ['always running', 'always-stopped running', 'never-started created', 'onfail running', 'onfail-done exited', 'plain exited', 'unless running', 'unless-stopped exited']);
+        assert.equal(ok(['inspect', '-f', '{{.RestartCount}}', 'onfail']), '1\n', 'the reboot counts as a failure');
         assert.equal(ok(['exec', 'always', 'echo', 'alive']), 'alive\n');
         // Once per boot: a later command starts nothing again.
         ok(['stop', '-t', '0', 'always']);
@@ -419,7 +422,7 @@ describe('container terminals, detach keys, signals and reboots', { skip }, () =
         await simulateReboot();
         const started = run(['system', 'boot']);
         assert.equal(started.code, 0, started.stderr);
-        const ids = ['always', 'always-stopped', 'unless'].map((n) => ok(['inspect', '-f', '{{.Id}}', n]).trim()).sort();
+        const ids = ['always', 'always-stopped', 'onfail', 'unless'].map((n) => ok(['inspect', '-f', '{{.Id}}', n]).trim()).sort();
         assert.deepEqual(started.stdout.split('\n').filter(Boolean).sort(), ids);
         assert.equal(ok(['system', 'boot']), '');
       } finally {
