@@ -229,6 +229,16 @@ export class ContainerService {
     if (body.Hostname && (hostConfig.UTSMode === 'host' || hostConfig.NetworkMode?.startsWith('container:'))) {
       throw new InvalidArgumentError('hostname_conflict', 'conflicting options: hostname and the network mode');
     }
+    // As Docker: a shared network namespace has no ports of its own to publish; the host's
+    // are the container's own already, so there publishing is only pointless.
+    const publishes = Object.keys(hostConfig.PortBindings ?? {}).length > 0;
+    if (hostConfig.NetworkMode?.startsWith('container:') && (publishes || hostConfig.PublishAllPorts)) {
+      throw new InvalidArgumentError('publish_conflict', 'conflicting options: port publishing and the container type network mode');
+    }
+    if (hostConfig.NetworkMode === 'host' && publishes) {
+      warnings.push('Published ports are discarded when using host network mode');
+      hostConfig.PortBindings = {};
+    }
     if (config.MacAddress && (hostConfig.NetworkMode === 'host' || hostConfig.NetworkMode?.startsWith('container:'))) {
       throw new InvalidArgumentError('mac_conflict', 'conflicting options: mac-address and the network mode');
     }

@@ -111,6 +111,10 @@ test('with --network host and none: localhost and the --add-host entries, Docker
   const [hosts, resolv] = none.split('--\n');
   assert.equal(hosts, `${LOCALHOST}${gw}\tgw\n`);
   assert.match(resolv, /^search a\.example\nnameserver /);
+  // Publishing means nothing on the host's network: Docker warns and drops the ports.
+  const published = berth(root, ['run', '--rm', '--network', 'host', '-p', '8080:80', 'busybox', 'true']);
+  assert.equal(published.code, 0, published.stderr);
+  assert.match(published.stderr, /^WARNING: Published ports are discarded when using host network mode$/m);
   // Without flags, the host network's container has the host's own files.
   const plain = berthOk(root, ['run', '--rm', '--network', 'host', 'busybox', 'sh', '-c', 'cat /etc/hosts; echo --; cat /etc/resolv.conf']);
   assert.equal(plain, `${readFileSync('/etc/hosts', 'utf8')}--\n${readFileSync('/etc/resolv.conf', 'utf8')}`);
@@ -125,6 +129,7 @@ test('bad --add-host, --dns, --dns-search and --mac-address values: Docker\'s er
     [['--mac-address', '02:42:zz:00:00:01'], /02:42:zz:00:00:01 is not a valid mac address/],
     [['--network', 'host', '--mac-address', '02:42:0a:00:00:01'], /conflicting options: mac-address and the network mode/],
     [['--network', 'container:nothere', '--dns', '1.1.1.1'], /conflicting options: dns and the network mode/],
+    [['--network', 'container:nothere', '-p', '8080:80'], /conflicting options: port publishing and the container type network mode/],
   ];
   for (const [flags, message] of cases) {
     for (const cmd of ['create', 'run']) {
