@@ -10,8 +10,8 @@
 // changes are serialized by one host-wide lock, since bridges and iptables are shared by every
 // berth state root.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, ftruncateSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { EventLog } from '../events/log.js';
 import { ConflictError, ForbiddenError, InvalidArgumentError, NotFoundError, SystemError } from '../errors.js';
 import { containerResolvConf, extraHostEntries, renderHosts, type DnsSettings, type HostEntry } from '../network/etc.js';
@@ -20,11 +20,11 @@ import { checkStatic, chooseSubnet, contains, defaultGateway, defaultPools, form
 import { poolOf, type Attachment, type EndpointRecord, type NetworkRecord, type NetworkStore, type SubnetConfig } from '../network/store.js';
 import type { PortBinding } from '../network/ports.js';
 import { lock } from '../sys/lock.js';
-import { addInterface, createNetns, ensureBridge, hostRouteCidrs, hostRoutes, iptablesRestore, iptablesSave, linkExists, removeLink, removeNetns } from '../sys/net.js';
+import { addInterface, berthBridges, createNetns, ensureBridge, hostRouteCidrs, hostRoutes, iptablesRestore, iptablesSave, linkExists, removeLink, removeNetns } from '../sys/net.js';
 import { mark } from '../timing.js';
 import type { Filters } from './engine.js';
 import { checkFilterKeys, labelsMatch, parseTimestamp } from './filters.js';
-import { resolvePaths, type EnginePaths } from './paths.js';
+import { dbFile, resolvePaths, type EnginePaths } from './paths.js';
 
 export interface NetworkCreateBody {
   Name: string;
@@ -247,6 +247,7 @@ export class NetworkService {
         this.events?.record('network', 'destroy', n.id, { name: n.name, type: n.driver });
         deleted.push(n.name);
       }
+      await this.removeOrphanBridges();
     });
     return { NetworksDeleted: deleted.length ? deleted : null };
   }
@@ -392,9 +393,38 @@ export class NetworkService {
     }
     const published = this.store.endpointsOf(network.id).map((e) => ({ ip: e.ip, ports: e.ports }));
     for (const family of this.families(network)) await iptablesRestore(family, installScript(network, family, await iptablesSave(family), published));
-    await ensureBridge(br, network.subnets.map((s) => `${s.Gateway}/${parseCidr(s.Subnet).prefix}`));
+    await ensureBridge(br, network.subnets.map((s) => `${s.Gateway}/${parseCidr(s.Subnet).prefix}`), { networkId: network.id, root: resolve(this.paths.root) });
     mark('network: bridge and rules');
     return network;
+  }
+
+  /**
+   * Bridges and rules that berth made for a state root that is gone (deleted without `network
+   * prune`): nothing else would ever remove them. One with an interface still attached stays.
+   * The caller holds the host lock.
+   */
+  private async removeOrphanBridges(): Promise<void> {
+    for (const b of berthBridges()) {
+      if (b.ports > 0 || existsSync(dbFile({ root: b.owner.root, runroot: '' }))) continue;
+      // Its record is gone with its root: one that declares both families and no internal flag
+      // names every rule and chain such a network can have, and removing is by what is there.
+      // A sweep that fails (a host without ip6tables) leaves it for the next one, and the prune
+      // the user asked for goes on.
+      await this.uninstallLocked({
+        id: b.owner.networkId,
+        name: b.name,
+        driver: 'bridge',
+        subnets: [
+          { Subnet: '0.0.0.0/0', Gateway: '' },
+          { Subnet: '::/0', Gateway: '' },
+        ],
+        internal: false,
+        ipv6: true,
+        labels: {},
+        options: { 'com.docker.network.bridge.name': b.name },
+        created: 0,
+      }).catch(() => undefined);
+    }
   }
 
   /** Takes the network's bridge and rules off the host; nothing there is not an error. */

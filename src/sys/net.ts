@@ -11,7 +11,7 @@
 // (or deleting one) waits for an RCU grace period, tens of milliseconds, so berth never moves
 // links, and a stopped container's veth goes with its namespace: the kernel deletes both once
 // the namespace's bind mount is gone and its last process has exited.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { KoffiFunction } from 'koffi';
 import { SystemError } from '../errors.js';
@@ -57,11 +57,16 @@ export function linkExists(name: string): boolean {
 }
 
 /** A bridge with the gateway addresses, up, and the host forwarding between interfaces. */
-export async function ensureBridge(name: string, addresses: string[]): Promise<void> {
+/**
+ * Makes the bridge `name` with `addresses` and brings it up. `owner` goes into the link's alias
+ * (ifalias): which berth state made it, so that one whose state is gone can be found later.
+ */
+export async function ensureBridge(name: string, addresses: string[], owner: BridgeOwner): Promise<void> {
   if (!linkExists(name)) {
     const r = await runTool(IP, ['link', 'add', name, 'type', 'bridge']);
     if (r.code !== 0 && !linkExists(name)) throw new SystemError('network_setup', `ip link add ${name}: ${r.stderr.toString().trim()}`);
   }
+  writeFileSync(`/sys/class/net/${name}/ifalias`, `${OWNER_TAG} ${owner.networkId} ${owner.root}`);
   const cmds = addresses.map((a) => `address replace ${a} dev ${name}${nodad(a)}`);
   await run(IP, ['-batch', '-'], `configure bridge ${name}`, [...cmds, `link set ${name} up`].join('\n') + '\n');
   // Lets the nat OUTPUT rules of published ports send 127.0.0.1 traffic to the containers; it
@@ -70,6 +75,39 @@ export async function ensureBridge(name: string, addresses: string[]): Promise<v
   // As Docker does: without forwarding nothing leaves a bridge network. Host-wide, and left on.
   writeIfNot('/proc/sys/net/ipv4/ip_forward', '1');
   if (addresses.some((a) => a.includes(':'))) writeIfNot('/proc/sys/net/ipv6/conf/all/forwarding', '1');
+}
+
+const OWNER_TAG = 'berth-network';
+
+export interface BridgeOwner {
+  /** The network's full id. */
+  networkId: string;
+  /** The state root whose network it is. */
+  root: string;
+}
+
+/** The bridges berth made (by their alias), with their owners and whether any port is attached. */
+export function berthBridges(): { name: string; owner: BridgeOwner; ports: number }[] {
+  const out: { name: string; owner: BridgeOwner; ports: number }[] = [];
+  let links: string[];
+  try {
+    links = readdirSync('/sys/class/net');
+  } catch {
+    return out;
+  }
+  for (const name of links) {
+    let alias: string;
+    let ports: number;
+    try {
+      alias = readFileSync(`/sys/class/net/${name}/ifalias`, 'utf8').trim();
+      ports = readdirSync(`/sys/class/net/${name}/brif`).length;
+    } catch {
+      continue;
+    }
+    const m = new RegExp(`^${OWNER_TAG} ([0-9a-f]{64}) (/.*)$`).exec(alias);
+    if (m) out.push({ name, owner: { networkId: m[1], root: m[2] }, ports });
+  }
+  return out;
 }
 
 function writeIfNot(path: string, value: string): void {
