@@ -101,6 +101,9 @@ export class ContainerExecs {
       e.Running = false;
       e.ExitCode = code;
       this.saveExec(e);
+      // A detached exec's end is seen by whoever asks first; its event comes then, once.
+      const rec = await this.deps.get(e.ContainerID).catch(() => null);
+      if (rec) this.execDied(rec, e);
     }
     return {
       ID: e.ID,
@@ -218,9 +221,16 @@ export class ContainerExecs {
       return { exitCode: null, detached: true };
     }
     const code = await ex.exitCode;
-    this.saveExec({ ...e, Running: false, Pid: ex.pid, ExitCode: code });
+    const done = { ...e, Running: false, Pid: ex.pid, ExitCode: code };
+    this.saveExec(done);
+    this.execDied(rec, done);
     // An exit status the monitor could not report is not a success.
     return { exitCode: code ?? 255 };
+  }
+
+  /** Docker's `exec_die` event, with the exit code (255 when the monitor could not report one). */
+  private execDied(rec: ContainerRecord, e: ExecRecord): void {
+    this.deps.store.event('exec_die', rec, { execID: e.ID, exitCode: String(e.ExitCode ?? 255) });
   }
 
   /** `docker exec` resize: the exec's terminal takes the client's new size. */

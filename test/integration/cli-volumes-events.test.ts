@@ -50,6 +50,12 @@ test('events: a run --rm leaves create, start, die, destroy in order, filterable
   assert.equal(die, 'evt 4\n');
   const none = berthOk(root, ['events', '--since', since, '--until', until, '--filter', 'type=volume', '--filter', 'event=start']);
   assert.equal(none, '');
+  // An exec's events: created, started and, with its exit code, died.
+  berthOk(root, ['run', '-d', '--name', 'evx', 'busybox', 'sleep', '60']);
+  assert.equal(berth(root, ['exec', 'evx', 'sh', '-c', 'exit 3']).code, 3);
+  berthOk(root, ['rm', '-f', 'evx']);
+  const execs = berthOk(root, ['events', '--since', since, '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'container=evx', '--format', '{{.Action}} {{.Actor.Attributes.exitCode}}']);
+  assert.deepEqual(execs.split('\n').filter((l) => l.startsWith('exec_')), ['exec_create: sh -c exit 3 <no value>', 'exec_start: sh -c exit 3 <no value>', 'exec_die 3']);
   const bad = berth(root, ['events', '--since', since, '--until', until, '--filter', 'colour=red']);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /invalid filter 'colour'/);
