@@ -2,6 +2,8 @@
 // and otherwise loads dist/berth-cli.cjs, the whole CLI in one CommonJS file. One file because
 // the executable runs it through a V8 code cache (src/cli/loader.ts), which works for a
 // script, not for ES modules, on Node 20. Native modules stay external (they cannot be bundled).
+// dist/unpack-worker.cjs is the entry point of the thread that unpacks pulled layers
+// (src/storage/unpack-thread.ts), a bundle of its own so that the thread loads only that.
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
 
@@ -9,7 +11,7 @@ rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: 'linked', logLevel: 'warning' };
 await build({
   ...common,
-  entryPoints: { 'berth-cli': 'src/cli/main.ts' },
+  entryPoints: { 'berth-cli': 'src/cli/main.ts', 'unpack-worker': 'src/storage/unpack-worker.ts' },
   outdir: 'dist',
   format: 'cjs',
   outExtension: { '.js': '.cjs' },

@@ -114,9 +114,13 @@ export class LayerStore {
     try {
       await fsp.mkdir(tmpDir, { mode: 0o700 });
       await fsp.mkdir(join(tmpDir, 'diff'), { mode: 0o755 });
-      // The unpacker (and tar parsing) loads only when a layer is actually unpacked.
-      const { unpackLayer } = await import('./unpack.js');
-      const { diffId, size } = await unpackLayer(source, join(tmpDir, 'diff'), signal);
+      // The unpacker (and tar parsing) loads only when a layer is actually unpacked; a file
+      // unpacks on the unpacking thread, leaving this one to whatever else runs meanwhile.
+      const dest = join(tmpDir, 'diff');
+      const { diffId, size } =
+        'file' in source
+          ? await (await import('./unpack-thread.js')).unpackFileOffThread(source.file, dest, signal)
+          : await (await import('./unpack.js')).unpackLayer(source, dest, signal);
       if (expectedDiffId !== undefined && diffId !== expectedDiffId) {
         throw new InvalidArgumentError('diff_id_mismatch', `layer diff id mismatch: expected ${expectedDiffId}, the unpacked tar hashes to ${diffId}`);
       }

@@ -228,6 +228,33 @@ describe('registry without auth', { skip }, () => {
     assert.match(none.stderr, /no matching manifest for linux\/s390x .*\(available: linux\/amd64, linux\/arm64\/v8\)/);
   });
 
+  it('refuses a pulled layer that climbs out of the layer, with the unpacker error, storing no image or layer', async () => {
+    // Layers unpack on a worker thread: its errors must reach the user as they are, and a
+    // failed unpack must leave nothing behind, the other layers' work included.
+    const repo = 'evil/escape';
+    const img = await craftImage({
+      layers: [twoLayers[0], [{ name: 'ok.txt', data: 'fine' }, { name: '../../escape.txt', data: 'evil' }], twoLayers[1]],
+      compress: 'gzip',
+    });
+    for (const l of img.layers) await uploadBlob(registry.url, repo, l, sha256(l));
+    await uploadBlob(registry.url, repo, img.config, img.configDigest);
+    const m = Buffer.from(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: img.configDigest, size: img.config.length },
+      layers: img.layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(l), size: l.length })),
+    }));
+    await putManifest(registry.url, repo, 'v1', m, 'application/vnd.oci.image.manifest.v1+json');
+    const dst = freshRoot();
+    const r = await berthAsync(dst, ['pull', `${registry.host}/${repo}:v1`]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, 'Error: layer entry "../../escape.txt" points outside the layer\n');
+    assert.equal((await berthAsync(dst, ['images', '-q'])).stdout, '');
+    const state = storeSummary(dst);
+    assert.deepEqual(state.layerDirs, [], 'no layer is left unpacked');
+    assert.ok(!existsSync(join(dst, 'escape.txt')) && !existsSync(join(dst, 'layers', 'escape.txt')), 'nothing is written outside the layer');
+  });
+
   it('pulls zstd and uncompressed layers', { skip: !zstdAvailable && 'zstd is not installed' }, async () => {
     const repo = 'mixed/compression';
     const tars = [await tarBuffer([{ name: 'zstd.txt', data: 'from a zstd layer\n' }]), await tarBuffer([{ name: 'plain.txt', data: 'from a plain layer\n' }])];

@@ -13,6 +13,7 @@ import { BerthError, InvalidArgumentError, NotFoundError, SystemError } from '..
 import type { ContentStore } from '../../storage/content.js';
 import { chainIds } from '../../storage/chain.js';
 import type { LayerStore, PreparedLayer } from '../../storage/layers.js';
+import { warmUnpackThread } from '../../storage/unpack-thread.js';
 import { familiarName, familiarString, formatReference, fullName, type Reference } from '../reference.js';
 import { parseConfig, type ImageStore } from '../store.js';
 import { hostPlatform, type Descriptor, type Manifest } from '../types.js';
@@ -273,9 +274,10 @@ export function pullStatus(ref: Reference, updated: boolean): ProgressMessage {
 }
 
 /**
- * Fetches the layers the layer store lacks, up to N at a time in layer order, each unpacked as
- * it downloads (several side by side), and places them bottom up as each one and all below it
- * are in. The first real failure aborts the rest; nothing this call unpacked is left behind.
+ * Fetches the layers the layer store lacks, downloading up to N at a time in layer order, each
+ * unpacked on the unpacking thread as soon as its blob is in (two side by side), and places them
+ * bottom up as each one and all below it are in. The first real failure aborts the rest;
+ * nothing this call unpacked is left behind.
  */
 async function pullLayers(repo: Repository, image: Manifest, diffIds: string[], stores: PullStores, opts: PullOptions, progress: Progress): Promise<void> {
   const { content, layers } = stores;
@@ -284,6 +286,8 @@ async function pullLayers(repo: Repository, image: Manifest, diffIds: string[], 
   const present = chains.map((c) => layers.get(c) !== undefined);
   image.layers.forEach((_, i) => progress(layerStatus(ids[i], present[i] ? 'Already exists' : 'Pulling fs layer')));
 
+  // The thread that unpacks starts while the first blobs download, not when the first is in.
+  if (present.includes(false)) warmUnpackThread();
   const abort = new AbortController();
   const onOuterAbort = (): void => abort.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
@@ -300,35 +304,45 @@ async function pullLayers(repo: Repository, image: Manifest, diffIds: string[], 
    * Downloads a layer's blob (unless stored already) and unpacks it from the content store.
    * Unpacking from the stored file, not from the download: igzip then reads the blob itself
    * (a pipe fed from this process cost as much main-thread time as the download), and the
-   * download runs at the network's pace, so later layers are in sooner.
+   * download runs at the network's pace, so later layers are in sooner. A download's slot is
+   * free again once its blob is in, not once it is unpacked: the downloads of the upper
+   * layers then overlap the unpacking of the lower ones instead of waiting for it.
    */
+  const downloads = limiter(opts.maxConcurrentDownloads ?? 3);
+  // Two layers unpack side by side on the unpacking thread: while one waits for its igzip,
+  // the other runs (one at a time left the thread idle; three were no faster).
+  const unpacks = limiter(2);
   const fetchLayer = async (i: number): Promise<PreparedLayer> => {
-    abort.signal.throwIfAborted();
     const desc = image.layers[i];
-    if (!(await content.has(desc.digest))) {
-      const meter = throttled((current) => progress({ id: ids[i], status: 'Downloading', progressDetail: { current, total: desc.size } }));
-      await downloadBlob(repo, desc, content, { signal: abort.signal, onBytes: meter.update });
-      meter.flush();
-      progress(layerStatus(ids[i], 'Verifying Checksum'));
-    }
-    progress(layerStatus(ids[i], 'Download complete'));
-    progress({ id: ids[i], status: 'Extracting', progressDetail: { current: 0, total: desc.size } });
-    const layer = await layers.prepare({ file: content.path(desc.digest) }, diffIds[i], abort.signal);
-    progress({ id: ids[i], status: 'Extracting', progressDetail: { current: desc.size, total: desc.size } });
-    return layer;
-  };
-
-  const limit = limiter(opts.maxConcurrentDownloads ?? 3);
-  const tasks = image.layers.map((_, i) => {
-    if (present[i]) return Promise.resolve(undefined);
-    return limit(
+    await downloads(
       async () => {
-        const layer = await fetchLayer(i);
-        prepared.set(i, layer);
-        return layer;
+        abort.signal.throwIfAborted();
+        if (await content.has(desc.digest)) return;
+        const meter = throttled((current) => progress({ id: ids[i], status: 'Downloading', progressDetail: { current, total: desc.size } }));
+        await downloadBlob(repo, desc, content, { signal: abort.signal, onBytes: meter.update });
+        meter.flush();
+        progress(layerStatus(ids[i], 'Verifying Checksum'));
       },
       () => progress(layerStatus(ids[i], 'Waiting')),
-    ).catch(fail);
+    );
+    progress(layerStatus(ids[i], 'Download complete'));
+    return unpacks(async () => {
+      abort.signal.throwIfAborted();
+      progress({ id: ids[i], status: 'Extracting', progressDetail: { current: 0, total: desc.size } });
+      const layer = await layers.prepare({ file: content.path(desc.digest) }, diffIds[i], abort.signal);
+      progress({ id: ids[i], status: 'Extracting', progressDetail: { current: desc.size, total: desc.size } });
+      return layer;
+    });
+  };
+
+  const tasks = image.layers.map((_, i) => {
+    if (present[i]) return Promise.resolve(undefined);
+    return fetchLayer(i)
+      .then((layer) => {
+        prepared.set(i, layer);
+        return layer;
+      })
+      .catch(fail);
   });
   // A later layer may fail while an earlier one is awaited; its failure is handled in order below.
   for (const t of tasks) t.catch(() => undefined);
