@@ -83,6 +83,18 @@ function storeSummary(root: string): { blobs: string[]; layerDirs: string[]; tmp
   };
 }
 
+/** Uploads a crafted gzip image's blobs to `repo`; returns its OCI manifest, for the caller to put. */
+async function uploadOciImage(repo: string, img: CraftedImage): Promise<Buffer> {
+  for (const l of img.layers) await uploadBlob(registry.url, repo, l, sha256(l));
+  await uploadBlob(registry.url, repo, img.config, img.configDigest);
+  return Buffer.from(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: img.configDigest, size: img.config.length },
+    layers: img.layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(l), size: l.length })),
+  }));
+}
+
 async function waitFor(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
@@ -198,14 +210,7 @@ describe('registry without auth', { skip }, () => {
     const manifests = [];
     for (const arch of ['amd64', 'arm64']) {
       const img = await craftImage({ layers: [[{ name: `arch-${arch}`, data: arch }]], compress: 'gzip', config: { architecture: arch, os: 'linux' } });
-      for (const l of img.layers) await uploadBlob(registry.url, repo, l, sha256(l));
-      await uploadBlob(registry.url, repo, img.config, img.configDigest);
-      const m = Buffer.from(JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: img.configDigest, size: img.config.length },
-        layers: img.layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(l), size: l.length })),
-      }));
+      const m = await uploadOciImage(repo, img);
       await putManifest(registry.url, repo, sha256(m), m, 'application/vnd.oci.image.manifest.v1+json');
       manifests.push({ arch, id: img.configDigest, desc: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(m), size: m.length, platform: { os: 'linux', architecture: arch, ...(arch === 'arm64' ? { variant: 'v8' } : {}) } } });
     }
@@ -236,14 +241,7 @@ describe('registry without auth', { skip }, () => {
       layers: [twoLayers[0], [{ name: 'ok.txt', data: 'fine' }, { name: '../../escape.txt', data: 'evil' }], twoLayers[1]],
       compress: 'gzip',
     });
-    for (const l of img.layers) await uploadBlob(registry.url, repo, l, sha256(l));
-    await uploadBlob(registry.url, repo, img.config, img.configDigest);
-    const m = Buffer.from(JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: img.configDigest, size: img.config.length },
-      layers: img.layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(l), size: l.length })),
-    }));
+    const m = await uploadOciImage(repo, img);
     await putManifest(registry.url, repo, 'v1', m, 'application/vnd.oci.image.manifest.v1+json');
     const dst = freshRoot();
     const r = await berthAsync(dst, ['pull', `${registry.host}/${repo}:v1`]);
