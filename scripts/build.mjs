@@ -1,7 +1,9 @@
 // Bundles berth into two files: dist/berth.cjs, the small executable that answers --version
 // and otherwise loads dist/berth-cli.cjs, the whole CLI in one CommonJS file. One file because
 // the executable runs it through a V8 code cache (src/cli/loader.ts), which works for a
-// script, not for ES modules, on Node 20. Native modules stay external (they cannot be bundled).
+// script, not for ES modules, on Node 20. better-sqlite3's JavaScript is bundled too (its
+// addon loads by path, src/sys/native.ts), which spares resolving and reading its dozen files at
+// every start; koffi stays external: berth loads its addon file directly and none of its JS.
 // dist/unpack-worker.cjs is the entry point of the thread that unpacks pulled layers
 // (src/storage/unpack-thread.ts), a bundle of its own so that the thread loads only that.
 import { build } from 'esbuild';
@@ -15,7 +17,7 @@ await build({
   outdir: 'dist',
   format: 'cjs',
   outExtension: { '.js': '.cjs' },
-  external: ['better-sqlite3', 'koffi'],
+  external: ['koffi'],
   // Less source to read at every start; names stay, so stack traces stay readable.
   minifyWhitespace: true,
   minifySyntax: true,
