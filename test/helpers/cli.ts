@@ -1,6 +1,9 @@
 // Drives the built CLI (dist/berth.cjs) as a user would, against a throwaway state root.
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { processesUsing } from './processes.js';
 
 export const berthBin = fileURLToPath(new URL('../../../dist/berth.cjs', import.meta.url));
 
@@ -53,4 +56,22 @@ export function removeContainersAndNetworks(root: string): void {
   const ids = berth(root, ['ps', '-aq']).stdout.split('\n').filter(Boolean);
   if (ids.length) berth(root, ['rm', '-f', ...ids]);
   berth(root, ['network', 'prune', '-f']);
+}
+
+/**
+ * The end of a suite's state root, even after failed tests: every container and network gone,
+ * then `more` (the suite's own checks and prunes), conmon's exit commands finished, whatever is
+ * still mounted below the root unmounted (never deleted through a mount), and the directory.
+ */
+export async function tearDownRoot(tmp: { dir: string; cleanup: () => void }, more?: () => void | Promise<void>): Promise<void> {
+  try {
+    removeContainersAndNetworks(tmp.dir);
+    await more?.();
+    const deadline = Date.now() + 10_000;
+    while (processesUsing(tmp.dir).length && Date.now() < deadline) await sleep(100);
+  } finally {
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]);
+    for (const m of mounts.filter((m) => m?.startsWith(tmp.dir + '/')).reverse()) spawnSync('umount', ['-l', m]);
+    tmp.cleanup();
+  }
 }

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { berth, berthBin, berthOk } from '../helpers/cli.js';
+import { berth, berthBin, berthOk, tearDownRoot } from '../helpers/cli.js';
 import { readTar, tarBuffer } from '../helpers/images.js';
 import { isRoot, tempDir } from '../helpers/root.js';
 
@@ -37,22 +37,12 @@ describe('container files', { skip }, () => {
     ok(['system', 'init']);
   });
 
-  after(() => {
-    try {
-      const ids = run(['ps', '-aq', '--no-trunc']).stdout.split('\n').filter(Boolean);
-      if (ids.length) run(['rm', '-f', ...ids]);
-      // The default bridge keeps its bridge and rules until pruned.
-      run(['network', 'prune', '-f']);
+  after(() =>
+    tearDownRoot(tmp, () => {
       run(['image', 'prune', '-af']);
       run(['volume', 'prune', '-af']);
-    } finally {
-      for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-        const mountPoint = line.split(' ')[4];
-        if (mountPoint?.startsWith(root)) spawnSync('umount', ['-l', mountPoint]);
-      }
-      tmp.cleanup();
-    }
-  });
+    }),
+  );
 
   it('copies into and out of a stopped container with docker cp rules, and unmounts after', () => {
     const host = tempDir('berth-cp-');

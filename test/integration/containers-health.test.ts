@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { berth, berthOk } from '../helpers/cli.js';
+import { berth, berthOk, tearDownRoot } from '../helpers/cli.js';
 import { isRoot, tempDir } from '../helpers/root.js';
 import { processesUsing } from '../helpers/processes.js';
 
@@ -49,22 +49,7 @@ describe('container health checks', { skip }, () => {
     root = tmp.dir;
   });
 
-  after(async () => {
-    try {
-      removeAll();
-      // The default bridge keeps its bridge and rules until pruned.
-      run(['network', 'prune', '-f']);
-      // conmon's exit commands (berth container cleanup) may still run against the root.
-      const deadline = Date.now() + 10_000;
-      while (processesUsing(root).length && Date.now() < deadline) await sleep(100);
-    } finally {
-      for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-        const mountPoint = line.split(' ')[4];
-        if (mountPoint?.startsWith(root)) spawnSync('umount', ['-l', mountPoint]);
-      }
-      tmp.cleanup();
-    }
-  });
+  after(() => tearDownRoot(tmp));
 
   it('a passing check: starting, then healthy in inspect, ps and events; healthcheck run records more', async () => {
     try {

@@ -7,9 +7,8 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { berth, berthBin, berthOk } from '../helpers/cli.js';
+import { berth, berthBin, berthOk, tearDownRoot } from '../helpers/cli.js';
 import { isRoot, tempDir } from '../helpers/root.js';
-import { processesUsing } from '../helpers/processes.js';
 
 const skip = !isRoot ? 'needs root' : !existsSync('/usr/sbin/runc') || !existsSync('/usr/bin/conmon') ? 'needs runc and conmon' : false;
 const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
@@ -48,22 +47,7 @@ describe('container stats, update and limits', { skip }, () => {
     root = tmp.dir;
   });
 
-  after(async () => {
-    try {
-      removeAll();
-      // The default bridge keeps its bridge and rules until pruned.
-      run(['network', 'prune', '-f']);
-      // conmon's exit commands (berth container cleanup) may still run against the root.
-      const deadline = Date.now() + 10_000;
-      while (processesUsing(root).length && Date.now() < deadline) await sleep(100);
-    } finally {
-      for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-        const mountPoint = line.split(' ')[4];
-        if (mountPoint?.startsWith(root)) spawnSync('umount', ['-l', mountPoint]);
-      }
-      tmp.cleanup();
-    }
-  });
+  after(() => tearDownRoot(tmp));
 
   it('stats --no-stream shows usage against the limit, in the table and in --format', () => {
     try {

@@ -9,8 +9,7 @@ import { constants } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { berth, berthBin, berthOk } from '../helpers/cli.js';
-import { processesUsing } from '../helpers/processes.js';
+import { berth, berthBin, berthOk, tearDownRoot } from '../helpers/cli.js';
 import { isRoot, tempDir } from '../helpers/root.js';
 
 const skip = !isRoot
@@ -92,21 +91,7 @@ describe('container terminals, detach keys, signals and reboots', { skip }, () =
     cli = `${process.execPath} ${berthBin} --root ${root} --runroot ${runroot}`;
   });
 
-  after(async () => {
-    try {
-      removeAll();
-      // The default bridge keeps its bridge and rules until pruned.
-      run(['network', 'prune', '-f']);
-      const deadline = Date.now() + 10_000;
-      while (processesUsing(root).length && Date.now() < deadline) await sleep(100);
-    } finally {
-      for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-        const mountPoint = line.split(' ')[4];
-        if (mountPoint?.startsWith(root)) spawnSync('umount', ['-l', mountPoint]);
-      }
-      tmp.cleanup();
-    }
-  });
+  after(() => tearDownRoot(tmp));
 
   it('exec -it gives the process a terminal of the client size, streams keys and passes the exit code on', async () => {
     const id = ok(['run', '-d', '--name', 'ex', 'busybox', 'sleep', '1000']).trim();

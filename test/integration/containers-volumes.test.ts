@@ -3,11 +3,10 @@
 // volumes that go with `rm -v` and `run --rm`, volumes in use that cannot be removed, and
 // --volumes-from. Everything a test makes is removed in `finally`, and `after` removes the root.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { berth, berthOk } from '../helpers/cli.js';
+import { berth, berthOk, tearDownRoot } from '../helpers/cli.js';
 import { isRoot, tempDir } from '../helpers/root.js';
 
 const skip = !isRoot ? 'needs root' : !existsSync('/usr/sbin/runc') || !existsSync('/usr/bin/conmon') ? 'needs runc and conmon' : false;
@@ -45,24 +44,13 @@ describe('container volumes', { skip }, () => {
     ok(['system', 'init']);
   });
 
-  after(() => {
-    try {
-      const ids = run(['ps', '-aq', '--no-trunc']).stdout.split('\n').filter(Boolean);
-      if (ids.length) run(['rm', '-f', ...ids]);
-      // The default bridge keeps its bridge and rules until pruned.
-      run(['network', 'prune', '-f']);
+  after(() =>
+    tearDownRoot(tmp, () => {
       run(['volume', 'prune', '-af']);
       run(['image', 'prune', '-af']);
       assert.deepEqual(volumes(), [], 'no volume left behind');
-    } finally {
-      // Whatever a failed test left mounted must not be deleted through its mount.
-      for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-        const mountPoint = line.split(' ')[4];
-        if (mountPoint?.startsWith(root)) spawnSync('umount', ['-l', mountPoint]);
-      }
-      tmp.cleanup();
-    }
-  });
+    }),
+  );
 
   it('keeps a named volume\'s data from one container to the next, and shows it in inspect as docker does', () => {
     try {

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { berth, berthAsync, berthBin, berthOk } from '../helpers/cli.js';
+import { berth, berthAsync, berthBin, berthOk, tearDownRoot } from '../helpers/cli.js';
 import { isRoot, tempDir } from '../helpers/root.js';
 
 const skip = !isRoot ? 'needs root' : !existsSync('/usr/sbin/runc') || !existsSync('/usr/bin/conmon') ? 'needs runc and conmon' : false;
@@ -64,20 +64,10 @@ describe('containers', { skip }, () => {
   });
 
   after(async () => {
-    try {
-      const ids = run(['ps', '-aq', '--no-trunc']).stdout.split('\n').filter(Boolean);
-      removeAll();
-      // The default bridge keeps its bridge and rules until pruned.
-      run(['network', 'prune', '-f']);
+    const ids = run(['ps', '-aq', '--no-trunc']).stdout.split('\n').filter(Boolean);
+    await tearDownRoot(tmp, async () => {
       for (const id of ids) await assertNothingLeft(id);
-    } finally {
-      // Whatever a failed test left mounted must not be deleted through its mount.
-      for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-        const mountPoint = line.split(' ')[4];
-        if (mountPoint?.startsWith(root)) spawnSync('umount', ['-l', mountPoint]);
-      }
-      tmp.cleanup();
-    }
+    });
   });
 
   it('runs a command: output, exit code, stderr, and the embedded busybox image on first use', () => {

@@ -2,12 +2,12 @@
 // checks, users from passwd/group, status text, ps output filtering, k8s-file logs, and
 // path resolution inside a rootfs.
 import assert from 'node:assert/strict';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { commandString, mergeConfig, normalizeHostConfig } from '../../src/container/config.js';
 import { readLog } from '../../src/container/logs.js';
-import { resolveInRoot } from '../../src/container/rootfs.js';
+import { mkdirInRoot, readFileInRoot } from '../../src/container/rootfs.js';
 import { initialBook, initialState, type ContainerRecord } from '../../src/container/store.js';
 import { filterPsOutput } from '../../src/container/top.js';
 import { resolveUser } from '../../src/container/user.js';
@@ -176,18 +176,23 @@ describe('top, logs and rootfs paths', () => {
     }
   });
 
-  it('resolves symlinks inside the rootfs, never outside it', () => {
+  it('reads and makes paths inside the rootfs, symlinks never leading outside it', () => {
     const tmp = tempDir();
     try {
       const root = join(tmp.dir, 'rootfs');
-      mkdirSync(join(root, 'etc'), { recursive: true });
-      symlinkSync('/etc/shadow', join(root, 'etc', 'passwd'));
+      mkdirSync(join(root, 'etc', 'real'), { recursive: true });
+      writeFileSync(join(tmp.dir, 'secret'), 'host\n');
+      writeFileSync(join(root, 'secret'), 'container\n');
+      writeFileSync(join(root, 'etc', 'real', 'x'), 'x\n');
+      symlinkSync(join(tmp.dir, 'secret'), join(root, 'etc', 'passwd'));
       symlinkSync('../../../..', join(root, 'up'));
       symlinkSync('real', join(root, 'etc', 'rel'));
-      assert.equal(resolveInRoot(root, '/etc/passwd'), join(root, 'etc', 'shadow'));
-      assert.equal(resolveInRoot(root, '/up/etc/group'), join(root, 'etc', 'group'));
-      assert.equal(resolveInRoot(root, '/etc/rel/x'), join(root, 'etc', 'real', 'x'));
-      assert.equal(resolveInRoot(root, '/../../x'), join(root, 'x'));
+      assert.equal(readFileInRoot(root, '/etc/passwd'), null, 'the absolute target is looked up in the rootfs, where it is missing');
+      assert.equal(readFileInRoot(root, '/up/secret'), 'container\n', '".." stops at the rootfs');
+      assert.equal(readFileInRoot(root, '/etc/rel/x'), 'x\n');
+      mkdirInRoot(root, '/up/work/dir');
+      assert.ok(existsSync(join(root, 'work', 'dir')));
+      assert.ok(!existsSync(join(tmp.dir, 'work')));
     } finally {
       tmp.cleanup();
     }

@@ -652,21 +652,10 @@ export function buildRunRequest(o: RunFlagValues, image: string, command: string
   };
 }
 
-// `update` flags: docker's names and parsing, the same as run's for the same limits.
-export const UPDATE_FLAGS: readonly FlagDef[] = [
-  { flags: '--blkio-weight <uint16>', kind: 'string', help: 'Block IO (relative weight), between 10 and 1000, or 0 to disable' },
-  { flags: '--cpu-period <int>', kind: 'string', help: 'Limit CPU CFS (Completely Fair Scheduler) period' },
-  { flags: '--cpu-quota <int>', kind: 'string', help: 'Limit CPU CFS (Completely Fair Scheduler) quota' },
-  { flags: '-c, --cpu-shares <int>', kind: 'string', help: 'CPU shares (relative weight)' },
-  { flags: '--cpus <decimal>', kind: 'string', help: 'Number of CPUs' },
-  { flags: '--cpuset-cpus <string>', kind: 'string', help: 'CPUs in which to allow execution (0-3, 0,1)' },
-  { flags: '--cpuset-mems <string>', kind: 'string', help: 'MEMs in which to allow execution (0-3, 0,1)' },
-  { flags: '-m, --memory <bytes>', kind: 'string', help: 'Memory limit' },
-  { flags: '--memory-reservation <bytes>', kind: 'string', help: 'Memory soft limit' },
-  { flags: '--memory-swap <bytes>', kind: 'string', help: "Swap limit equal to memory plus swap: -1 to enable unlimited swap" },
-  { flags: '--pids-limit <int>', kind: 'string', help: 'Tune container pids limit (set -1 for unlimited)' },
-  { flags: '--restart <string>', kind: 'string', help: 'Restart policy to apply when a container exits' },
-];
+// `update` flags: run's own, for the limits and the restart policy that docker's update changes.
+const UPDATE_NAMES = new Set(['blkio-weight', 'cpu-period', 'cpu-quota', 'cpu-shares', 'cpus', 'cpuset-cpus', 'cpuset-mems', 'memory', 'memory-reservation', 'memory-swap', 'pids-limit', 'restart']);
+const longName = (f: FlagDef) => /--([\w-]+)/.exec(f.flags)![1];
+export const UPDATE_FLAGS: readonly FlagDef[] = RUN_FLAGS.filter((f) => UPDATE_NAMES.has(longName(f)));
 
 export function addUpdateFlags(cmd: Command): Command {
   for (const f of UPDATE_FLAGS) cmd.option(f.flags, f.help);
@@ -676,7 +665,7 @@ export function addUpdateFlags(cmd: Command): Command {
 /** The update request for `update` flags; docker refuses an update that changes nothing. */
 export function buildUpdateBody(o: RunFlagValues): ContainerUpdateBody {
   const str = (k: string) => o[k] as string | undefined;
-  if (!UPDATE_FLAGS.some((f) => str(camel(/--([\w-]+)/.exec(f.flags)![1])) !== undefined)) {
+  if (!UPDATE_FLAGS.some((f) => str(camel(longName(f))) !== undefined)) {
     throw new InvalidArgumentError('invalid_flag', 'you must provide one or more flags when using this command');
   }
   const cpus = nanoCpus(str('cpus'));
