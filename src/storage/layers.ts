@@ -106,7 +106,7 @@ export class LayerStore {
    * an image can unpack side by side and be committed bottom up. The result must be passed to
    * commit() or discard(); a crash leaves it to reconcile().
    */
-  async prepare(source: LayerSource, expectedDiffId?: string, signal?: AbortSignal): Promise<PreparedLayer> {
+  async prepare(source: LayerSource, expectedDiffId?: string, signal?: AbortSignal, onProgress?: (read: number) => void): Promise<PreparedLayer> {
     if (expectedDiffId !== undefined) checkDigest(expectedDiffId);
     const tmpName = `tmp-${process.pid}-${randomBytes(8).toString('hex')}`;
     const tmpDir = join(this.dir, tmpName);
@@ -119,7 +119,7 @@ export class LayerStore {
       const dest = join(tmpDir, 'diff');
       const { diffId, size } =
         'file' in source
-          ? await (await import('./unpack-thread.js')).unpackFileOffThread(source.file, dest, signal)
+          ? await (await import('./unpack-thread.js')).unpackFileOffThread(source.file, dest, signal, onProgress)
           : await (await import('./unpack.js')).unpackLayer(source, dest, signal);
       if (expectedDiffId !== undefined && diffId !== expectedDiffId) {
         throw new InvalidArgumentError('diff_id_mismatch', `layer diff id mismatch: expected ${expectedDiffId}, the unpacked tar hashes to ${diffId}`);

@@ -8,12 +8,16 @@ import { Worker } from 'node:worker_threads';
 import { SystemError, errorFromWire } from '../errors.js';
 import type { UnpackResult } from './unpack.js';
 
-export type UnpackRequest = { type: 'unpack'; id: number; file: string; dest: string } | { type: 'abort'; id: number };
-export type UnpackReply = { id: number; result: UnpackResult } | { id: number; error: { message: string; code?: string; kind?: string } };
+export type UnpackRequest = { type: 'unpack'; id: number; file: string; dest: string; progress: boolean } | { type: 'abort'; id: number };
+export type UnpackReply =
+  | { id: number; result: UnpackResult }
+  | { id: number; error: { message: string; code?: string; kind?: string } }
+  | { id: number; progress: number };
 
 interface Job {
   resolve: (result: UnpackResult) => void;
   reject: (err: unknown) => void;
+  onProgress?: (read: number) => void;
 }
 
 let worker: Worker | undefined;
@@ -41,6 +45,10 @@ function getWorker(): Worker {
   w.on('message', (msg: UnpackReply) => {
     const job = jobs.get(msg.id);
     if (!job) return;
+    if ('progress' in msg) {
+      job.onProgress?.(msg.progress);
+      return;
+    }
     jobs.delete(msg.id);
     // Idle, the worker must not keep the process alive.
     if (jobs.size === 0) w.unref();
@@ -65,11 +73,12 @@ export function warmUnpackThread(): void {
 }
 
 /**
- * unpackLayer({ file }, dest, signal) on the unpacking thread, which unpacks several side by
- * side; the same results and errors (BerthErrors keep their kind and code). An abort settles
- * only once the worker has stopped writing into `dest`, so that the caller may remove it.
+ * unpackLayer({ file }, dest, signal, onProgress) on the unpacking thread, which unpacks
+ * several side by side; the same results, errors (BerthErrors keep their kind and code) and
+ * progress. An abort settles only once the worker has stopped writing into `dest`, so that
+ * the caller may remove it.
  */
-export function unpackFileOffThread(file: string, dest: string, signal?: AbortSignal): Promise<UnpackResult> {
+export function unpackFileOffThread(file: string, dest: string, signal?: AbortSignal, onProgress?: (read: number) => void): Promise<UnpackResult> {
   signal?.throwIfAborted();
   const w = getWorker();
   const id = nextId++;
@@ -78,6 +87,7 @@ export function unpackFileOffThread(file: string, dest: string, signal?: AbortSi
     signal?.addEventListener('abort', onAbort, { once: true });
     const settle = (): void => signal?.removeEventListener('abort', onAbort);
     jobs.set(id, {
+      onProgress,
       resolve: (r) => {
         settle();
         resolve(r);
@@ -88,6 +98,6 @@ export function unpackFileOffThread(file: string, dest: string, signal?: AbortSi
       },
     });
     w.ref();
-    w.postMessage({ type: 'unpack', id, file, dest } satisfies UnpackRequest);
+    w.postMessage({ type: 'unpack', id, file, dest, progress: onProgress !== undefined } satisfies UnpackRequest);
   });
 }

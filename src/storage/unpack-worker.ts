@@ -14,10 +14,11 @@ port.on('message', (msg: UnpackRequest) => {
     jobs.get(msg.id)?.abort(new Error('unpacking aborted'));
     return;
   }
-  const { id, file, dest } = msg;
+  const { id, file, dest, progress } = msg;
   const abort = new AbortController();
   jobs.set(id, abort);
-  unpackLayer({ file }, dest, abort.signal).then(
+  const onProgress = progress ? (read: number): void => port.postMessage({ id, progress: read } satisfies UnpackReply) : undefined;
+  unpackLayer({ file }, dest, abort.signal, onProgress).then(
     (result) => reply({ id, result }),
     (err: unknown) => {
       const e = err instanceof Error ? err : new Error(String(err));

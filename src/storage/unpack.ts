@@ -23,6 +23,7 @@ import tar from 'tar-stream';
 import { BerthError, InvalidArgumentError, SystemError, errnoCode } from '../errors.js';
 import { decompressor, detectCompression, fileDecompressor, type Compression } from '../sys/decompress.js';
 import { S_IFBLK, S_IFCHR, S_IFIFO, lsetxattr, makedev, mknod } from '../sys/libc.js';
+import { fileOffset } from '../sys/proc.js';
 import { DigestStream } from './content.js';
 import { peek } from './peek.js';
 
@@ -48,6 +49,8 @@ const whiteoutMetaPrefix = '.wh..wh.';
 const opaqueWhiteout = '.wh..wh..opq';
 const maxSymlinkFollows = 40; // Linux's own limit (ELOOP)
 const writeBatchBytes = 256 * 1024;
+/** How often a file's unpacking reports its progress: as often as a pull redraws its bars. */
+const defaultProgressIntervalMs = 100;
 /** tar-stream's own limit on a PAX header. */
 const maxPaxBytes = 4 * 1024 * 1024;
 
@@ -62,9 +65,16 @@ export type LayerSource = Readable | { file: string };
  * 'layer_path_escape' for entries that climb out of the root, 'layer_corrupt' for archives that
  * cannot be read, and SystemError 'layer_unpack_failed' for filesystem failures (ENOSPC, ...);
  * `signal`'s reason when it aborts. On failure `dest` is left partly written; the caller
- * removes it.
+ * removes it. A file's unpacking reports how many of its bytes have been read to `onProgress`,
+ * every `progressIntervalMs`.
  */
-export async function unpackLayer(source: LayerSource, dest: string, signal?: AbortSignal): Promise<UnpackResult> {
+export async function unpackLayer(
+  source: LayerSource,
+  dest: string,
+  signal?: AbortSignal,
+  onProgress?: (read: number) => void,
+  progressIntervalMs = defaultProgressIntervalMs,
+): Promise<UnpackResult> {
   if (source instanceof Readable) {
     const { head, stream } = await peek(source, 4);
     return unpackStream(stream, detectCompression(head), dest, signal);
@@ -76,7 +86,15 @@ export async function unpackLayer(source: LayerSource, dest: string, signal?: Ab
     const tool = compression === 'none' ? undefined : fileDecompressor(compression, fd);
     // Without a tool for it (zlib's gzip fallback), the file is read here like any stream.
     const input = tool ?? fs.createReadStream(source.file, { fd, autoClose: false, start: 0 });
-    return await unpackStream(input, compression, dest, signal, tool !== undefined);
+    // The tool reads through a descriptor it shares with this process, so their file offset is
+    // its progress; the stream reads at positions of its own, leaving the offset alone.
+    const read = tool ? () => fileOffset(fd) : () => (input as fs.ReadStream).bytesRead;
+    const timer = onProgress && setInterval(() => onProgress(read()), progressIntervalMs);
+    try {
+      return await unpackStream(input, compression, dest, signal, tool !== undefined);
+    } finally {
+      clearInterval(timer);
+    }
   } finally {
     fs.closeSync(fd);
   }

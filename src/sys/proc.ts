@@ -141,3 +141,12 @@ export function swapLimitSupported(): boolean {
     existsSync('/sys/fs/cgroup/init.scope/memory.swap.max')
   );
 }
+
+/**
+ * The file offset of this process's descriptor `fd` (the `pos` of /proc/self/fdinfo). A
+ * child given the descriptor shares the offset, so this is how far it has read.
+ */
+export function fileOffset(fd: number): number {
+  const m = /^pos:\s*(\d+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+  return m ? Number(m[1]) : 0;
+}

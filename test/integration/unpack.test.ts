@@ -12,6 +12,7 @@ import tar from 'tar-stream';
 import { sha256Digest } from '../../src/storage/content.js';
 import { openDb, type Db } from '../../src/storage/db.js';
 import { LayerStore } from '../../src/storage/layers.js';
+import { unpackLayer } from '../../src/storage/unpack.js';
 import { MNT_DETACH, lgetxattr, mount, umount2 } from '../../src/sys/libc.js';
 import { isRoot, tempDir } from '../helpers/root.js';
 
@@ -557,4 +558,24 @@ test('whiteouts and opaque directories become overlayfs whiteouts, and a real ov
       await f.store.unmount(merged);
     }
   });
+});
+
+test('a layer file reports how much of it has been read while it unpacks, up to its size', { skip }, async () => {
+  const { dir, cleanup } = tempDir('berth-unpack-progress-');
+  try {
+    const file = join(dir, 'layer.tar.gz');
+    writeFileSync(file, gzipSync(await tarOf([{ name: 'big', data: randomBytes(8 << 20) }]), { level: 1 }));
+    const size = statSync(file).size;
+    const dest = join(dir, 'dest');
+    mkdirSync(dest);
+    const reads: number[] = [];
+    await unpackLayer({ file }, dest, undefined, (n) => reads.push(n), 1);
+    assert.ok(reads.some((n) => n > 0), `progress was reported: ${reads.join(' ')}`);
+    assert.ok(
+      reads.every((n, i) => n <= size && (i === 0 || n >= reads[i - 1])),
+      `progress grows and stays within the file's ${size} bytes: ${reads.join(' ')}`,
+    );
+  } finally {
+    cleanup();
+  }
 });

@@ -328,9 +328,10 @@ async function pullLayers(repo: Repository, image: Manifest, diffIds: string[], 
     progress(layerStatus(ids[i], 'Download complete'));
     return unpacks(async () => {
       abort.signal.throwIfAborted();
-      progress({ id: ids[i], status: 'Extracting', progressDetail: { current: 0, total: desc.size } });
-      const layer = await layers.prepare({ file: content.path(desc.digest) }, diffIds[i], abort.signal);
-      progress({ id: ids[i], status: 'Extracting', progressDetail: { current: desc.size, total: desc.size } });
+      const extracting = (current: number): void => progress({ id: ids[i], status: 'Extracting', progressDetail: { current, total: desc.size } });
+      extracting(0);
+      const layer = await layers.prepare({ file: content.path(desc.digest) }, diffIds[i], abort.signal, extracting);
+      extracting(desc.size);
       return layer;
     });
   };
