@@ -12,6 +12,7 @@ import { collect, type Cli } from '../program.js';
 import { tabwrite } from '../table.js';
 import { humanSize, timeAgo } from '../units.js';
 import { displayPorts, type DisplayPort } from '../ports.js';
+import { ProgressRenderer } from '../progress.js';
 import { confirm } from './confirm.js';
 import { parseFilterArgs } from './filters.js';
 import { parseDetachKeys } from '../../container/detach-keys.js';
@@ -71,29 +72,34 @@ async function withRunExitCodes(fn: () => Promise<number>, debug: boolean): Prom
   }
 }
 
-/** Creates the container; a missing busybox:latest is made from the host (berth's embedded default). */
+/** Pulls the image of a run or create, its progress on stderr as docker run shows it. */
+async function pullForRun(engine: Engine, req: RunRequest): Promise<void> {
+  const renderer = req.quiet ? undefined : new ProgressRenderer(process.stderr, process.stderr.isTTY === true);
+  await engine.imagePull(req.body.Image, { platform: req.platform }, (m) => renderer?.write(m));
+}
+
+/**
+ * Creates the container, pulling its image first with --pull always, or when it is missing
+ * (--pull missing, the default). A missing busybox:latest is made from the host instead
+ * (berth's embedded default image).
+ */
 async function createContainer(engine: Engine, req: RunRequest): Promise<string> {
   const ref = req.body.Image;
-  if (req.pull === 'always') {
-    throw new InvalidArgumentError('pull_unavailable', `cannot pull ${withLatest(ref)}: pulling images from a registry is not available in berth yet`);
-  }
+  if (req.pull === 'always') await pullForRun(engine, req);
   const create = () => engine.containerCreate(req.body, { name: req.name, platform: req.platform });
   let created;
   try {
     created = await create();
   } catch (err) {
-    if (!(err instanceof BerthError) || err.code !== 'image_not_found' || req.pull === 'never') throw err;
+    if (!(err instanceof BerthError) || err.code !== 'image_not_found' || req.pull !== 'missing') throw err;
     if (DEFAULT_IMAGE_NAMES.has(ref)) {
       await engine.ensureDefaultImage();
       mark('create default image');
-      created = await create();
     } else {
       process.stderr.write(`Unable to find image '${withLatest(ref)}' locally\n`);
-      throw new InvalidArgumentError(
-        'pull_unavailable',
-        `pulling images from a registry is not available in berth yet: load ${withLatest(ref)} with \`berth load\` or \`berth import\``,
-      );
+      await pullForRun(engine, req);
     }
+    created = await create();
   }
   for (const w of created.Warnings) process.stderr.write(`WARNING: ${w}\n`);
   return created.Id;

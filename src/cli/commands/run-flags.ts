@@ -86,6 +86,7 @@ export const RUN_FLAGS: readonly FlagDef[] = [
   { flags: '-p, --publish <port>', kind: 'list', help: "Publish a container's port(s) to the host" },
   { flags: '-P, --publish-all', kind: 'bool', help: 'Publish all exposed ports to random ports' },
   { flags: '--pull <string>', kind: 'string', help: 'Pull image before running ("always", "missing", "never")' },
+  { flags: '-q, --quiet', kind: 'bool', help: 'Suppress the pull output' },
   { flags: '--read-only', kind: 'bool', help: "Mount the container's root filesystem as read only" },
   { flags: '--restart <string>', kind: 'string', help: 'Restart policy to apply when a container exits (default "no")' },
   { flags: '--rm', kind: 'bool', help: 'Automatically remove the container when it exits' },
@@ -116,6 +117,8 @@ export interface RunRequest {
   name?: string;
   platform?: string;
   pull: 'missing' | 'never' | 'always';
+  /** -q: no pull progress. */
+  quiet: boolean;
   detach: boolean;
   /** Forward SIGINT/SIGTERM and friends to the container (foreground, without a TTY). */
   sigProxy: boolean;
@@ -645,6 +648,7 @@ export function buildRunRequest(o: RunFlagValues, image: string, command: string
     ...(str('name') !== undefined ? { name: str('name') } : {}),
     ...(str('platform') !== undefined ? { platform: str('platform') } : {}),
     pull,
+    quiet: o.quiet === true,
     detach,
     sigProxy: o.sigProxy !== false,
     ...(detachKeys !== undefined ? { detachKeys } : {}),
