@@ -509,19 +509,20 @@ describe('registry without auth', { skip }, () => {
 
   it('run and create pull a missing image; --pull always pulls again, --pull never never pulls, -q keeps it quiet', async () => {
     const name = `${registry.host}/run/busybox:v1`;
+    // No network: a root's default bridge would outlive the test's roots on the host.
     const src = freshRoot();
-    await ok(src, ['rm', (await ok(src, ['create', 'busybox'])).trim()]);
+    await ok(src, ['rm', (await ok(src, ['create', '--network', 'none', 'busybox'])).trim()]);
     await ok(src, ['tag', 'busybox', name]);
     await ok(src, ['push', '-q', name]);
 
     const dst = freshRoot();
-    const never = await berthAsync(dst, ['run', '--rm', '--pull', 'never', name, 'true']);
+    const never = await berthAsync(dst, ['run', '--rm', '--network', 'none', '--pull', 'never', name, 'true']);
     assert.equal(never.code, 125, never.stderr);
     assert.match(never.stderr, /No such image/);
     assert.doesNotMatch(never.stderr, /Pulling/);
     assert.equal((await ok(dst, ['images', '-q'])).trim(), '', 'nothing was pulled');
 
-    const first = await berthAsync(dst, ['run', '--rm', name, 'echo', 'pulled']);
+    const first = await berthAsync(dst, ['run', '--rm', '--network', 'none', name, 'echo', 'pulled']);
     assert.equal(first.code, 0, first.stderr);
     assert.equal(first.stdout, 'pulled\n', 'the pull progress is not on stdout');
     const lines = first.stderr.split('\n');
@@ -530,22 +531,22 @@ describe('registry without auth', { skip }, () => {
     assert.ok(lines.some((l) => l.endsWith(': Pull complete')), first.stderr);
     assert.ok(lines.includes(`Status: Downloaded newer image for ${name}`), first.stderr);
 
-    const present = await berthAsync(dst, ['run', '--rm', name, 'true']);
+    const present = await berthAsync(dst, ['run', '--rm', '--network', 'none', name, 'true']);
     assert.equal(present.code, 0, present.stderr);
     assert.equal(present.stderr, '', 'a present image is not pulled');
-    const always = await berthAsync(dst, ['run', '--rm', '--pull', 'always', name, 'true']);
+    const always = await berthAsync(dst, ['run', '--rm', '--network', 'none', '--pull', 'always', name, 'true']);
     assert.equal(always.code, 0, always.stderr);
     assert.match(always.stderr, new RegExp(`Status: Image is up to date for ${name.replace(/[.]/g, '\\.')}`));
-    const quiet = await berthAsync(dst, ['run', '--rm', '--pull', 'always', '-q', name, 'true']);
+    const quiet = await berthAsync(dst, ['run', '--rm', '--network', 'none', '--pull', 'always', '-q', name, 'true']);
     assert.equal(quiet.code, 0, quiet.stderr);
     assert.equal(quiet.stderr, '', '-q hides the pull');
 
     const other = freshRoot();
-    const created = await berthAsync(other, ['create', '-q', name]);
+    const created = await berthAsync(other, ['create', '-q', '--network', 'none', name]);
     assert.equal(created.code, 0, created.stderr);
     assert.equal(created.stderr, `Unable to find image '${name}' locally\n`);
     await ok(other, ['rm', created.stdout.trim()]);
-    const missing = await berthAsync(other, ['run', '--rm', `${registry.host}/run/absent:v1`, 'true']);
+    const missing = await berthAsync(other, ['run', '--rm', '--network', 'none', `${registry.host}/run/absent:v1`, 'true']);
     assert.equal(missing.code, 125);
     assert.match(missing.stderr, /absent/);
   });
