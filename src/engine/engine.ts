@@ -438,21 +438,13 @@ export interface ContainerTop {
 }
 
 /** The body of POST /containers/{id}/update: resources and the restart policy; zero leaves a value as it is. */
-export interface ContainerUpdateBody {
-  Memory?: number;
-  MemorySwap?: number;
-  MemoryReservation?: number;
-  NanoCpus?: number;
-  CpuShares?: number;
-  CpuPeriod?: number;
-  CpuQuota?: number;
-  CpusetCpus?: string;
-  CpusetMems?: string;
+export type ContainerUpdateBody = Pick<
+  HostConfig,
+  'Memory' | 'MemorySwap' | 'MemoryReservation' | 'NanoCpus' | 'CpuShares' | 'CpuPeriod' | 'CpuQuota' | 'CpusetCpus' | 'CpusetMems' | 'BlkioWeight' | 'RestartPolicy'
+> & {
   /** Given (0 or -1 for unlimited) or left as it is when undefined. */
   PidsLimit?: number;
-  BlkioWeight?: number;
-  RestartPolicy?: RestartPolicy;
-}
+};
 
 export interface CpuStats {
   cpu_usage: {

@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { SystemError, errorFromWire } from '../errors.js';
 import type { UnpackResult } from './unpack.js';
 
-export type UnpackRequest = { type: 'unpack'; id: number; file: string; dest: string; progress: boolean } | { type: 'abort'; id: number };
+export type UnpackRequest = { type: 'unpack'; id: number; file: string; dest: string } | { type: 'abort'; id: number };
 export type UnpackReply =
   | { id: number; result: UnpackResult }
   | { id: number; error: { message: string; code?: string; kind?: string } }
@@ -98,6 +98,6 @@ export function unpackFileOffThread(file: string, dest: string, signal?: AbortSi
       },
     });
     w.ref();
-    w.postMessage({ type: 'unpack', id, file, dest, progress: onProgress !== undefined } satisfies UnpackRequest);
+    w.postMessage({ type: 'unpack', id, file, dest } satisfies UnpackRequest);
   });
 }

@@ -14,10 +14,11 @@ port.on('message', (msg: UnpackRequest) => {
     jobs.get(msg.id)?.abort(new Error('unpacking aborted'));
     return;
   }
-  const { id, file, dest, progress } = msg;
+  const { id, file, dest } = msg;
   const abort = new AbortController();
   jobs.set(id, abort);
-  const onProgress = progress ? (read: number): void => port.postMessage({ id, progress: read } satisfies UnpackReply) : undefined;
+  // Progress goes out for every job (a message every 100 ms); a caller that wants none drops it.
+  const onProgress = (read: number): void => port.postMessage({ id, progress: read } satisfies UnpackReply);
   unpackLayer({ file }, dest, abort.signal, onProgress).then(
     (result) => reply({ id, result }),
     (err: unknown) => {

@@ -1,5 +1,6 @@
-// Host facts the OCI spec generator needs, read from /proc, /dev and /sys. Kept here so that
-// src/runtime/spec.ts stays pure: callers read these once and pass them in.
+// Facts read from /proc, /dev and /sys: the host facts the OCI spec generator needs (kept here
+// so that src/runtime/spec.ts stays pure: callers read these once and pass them in), and how
+// far a descriptor has been read.
 import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 

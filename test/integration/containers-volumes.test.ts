@@ -6,21 +6,11 @@ import assert from 'node:assert/strict';
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { MountPoint } from '../../src/engine/engine.js';
 import { berth, berthOk, tearDownRoot } from '../helpers/cli.js';
 import { isRoot, tempDir } from '../helpers/root.js';
 
 const skip = !isRoot ? 'needs root' : !existsSync('/usr/sbin/runc') || !existsSync('/usr/bin/conmon') ? 'needs runc and conmon' : false;
-
-interface Mount {
-  Type: string;
-  Name?: string;
-  Source: string;
-  Destination: string;
-  Driver?: string;
-  Mode: string;
-  RW: boolean;
-  Propagation: string;
-}
 
 describe('container volumes', { skip }, () => {
   let tmp: { dir: string; cleanup: () => void };
@@ -29,7 +19,7 @@ describe('container volumes', { skip }, () => {
   const run = (args: string[], input?: string) => berth(root, args, { input });
   const ok = (args: string[], input?: string) => berthOk(root, args, { input });
   const volumes = () => ok(['volume', 'ls', '-q']).split('\n').filter(Boolean).sort();
-  const mounts = (ref: string) => JSON.parse(ok(['inspect', '-f', '{{json .Mounts}}', ref])) as Mount[];
+  const mounts = (ref: string) => JSON.parse(ok(['inspect', '-f', '{{json .Mounts}}', ref])) as MountPoint[];
   const dataDir = (name: string) => join(root, 'volumes', name, '_data');
 
   /** Removes containers, then volumes, whatever state a failed test left them in. */

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Command } from 'commander';
-import { addRunFlags, addUpdateFlags, buildRunRequest, buildUpdateBody, normalizeBoolFlags, type RunFlagValues, type RunRequest } from '../../src/cli/commands/run-flags.js';
+import { addUpdateFlags, buildUpdateBody, type RunFlagValues, type RunRequest } from '../../src/cli/commands/run-flags.js';
+import { parseRun } from '../helpers/run-flags.js';
 import { cpuPercent, memoryUsage } from '../../src/cli/commands/resources.js';
 import { mergeUpdate } from '../../src/engine/container-update.js';
 import type { ContainerRecord } from '../../src/container/store.js';
@@ -13,16 +14,7 @@ import { parseDeviceCgroupRule } from '../../src/runtime/device-flags.js';
 
 const ctx = { env: {} as NodeJS.ProcessEnv, readFile: () => '' };
 
-function parse(argv: string[]): RunRequest {
-  const cmd = new Command('run').exitOverride().argument('<image>').argument('[command...]').passThroughOptions();
-  addRunFlags(cmd, { run: true });
-  let req: RunRequest | undefined;
-  cmd.action((image: string, command: string[], o) => {
-    req = buildRunRequest(o, image, command, ctx);
-  });
-  cmd.parse(normalizeBoolFlags(argv), { from: 'user' });
-  return req!;
-}
+const parse = (argv: string[]): RunRequest => parseRun(argv, ctx);
 
 function parseUpdate(argv: string[]) {
   const cmd = addUpdateFlags(new Command('update').exitOverride().argument('<container...>'));

@@ -2,8 +2,8 @@
 // Docker's value syntax and error wording, and the files some flags read.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Command } from 'commander';
-import { addRunFlags, buildRunRequest, normalizeBoolFlags, parseKeyValueFile, parseMountFlag, type RunRequest } from '../../src/cli/commands/run-flags.js';
+import { normalizeBoolFlags, parseKeyValueFile, parseMountFlag, type RunRequest } from '../../src/cli/commands/run-flags.js';
+import { parseRun } from '../helpers/run-flags.js';
 
 const files: Record<string, string> = {
   '/env.list': '# comment\n\nA=1\n  B=two words\nFROM_HOST\nUNSET_HERE\n',
@@ -18,17 +18,7 @@ const ctx = {
   },
 };
 
-/** Parses argv the way `berth run` does and builds the request. */
-function parse(argv: string[]): RunRequest {
-  const cmd = new Command('run').exitOverride().argument('<image>').argument('[command...]').passThroughOptions();
-  addRunFlags(cmd, { run: true });
-  let req: RunRequest | undefined;
-  cmd.action((image: string, command: string[], o) => {
-    req = buildRunRequest(o, image, command, ctx);
-  });
-  cmd.parse(normalizeBoolFlags(argv), { from: 'user' });
-  return req!;
-}
+const parse = (argv: string[]): RunRequest => parseRun(argv, ctx);
 
 describe('run flags', () => {
   it('keeps the command after the image, options and all', () => {
