@@ -4,7 +4,8 @@
 // was partly idle. One worker serves the process (a second one cost more CPU in its start-up and
 // compiling than it saved on 2 cores): it starts once, from a small bundle of its own, and it
 // reads the blob files and writes the layer trees itself, so no layer byte crosses threads.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { lazy } from '../builtins.js';
 import { SystemError, errorFromWire } from '../errors.js';
 import type { UnpackResult } from './unpack.js';
 
@@ -41,7 +42,7 @@ function failAll(err: unknown): void {
 
 function getWorker(): Worker {
   if (worker) return worker;
-  const w = new Worker(workerUrl());
+  const w = new lazy.workerThreads.Worker(workerUrl());
   w.on('message', (msg: UnpackReply) => {
     const job = jobs.get(msg.id);
     if (!job) return;

@@ -3,7 +3,7 @@
 // (basic, or bearer tokens fetched per scope and cached until they expire or are refused),
 // follows redirects to blob storage, and retries transient failures.
 import type { IncomingMessage } from 'node:http';
-import { promises as dns } from 'node:dns';
+import { lazy } from '../../builtins.js';
 import { ForbiddenError, UnavailableError, errnoCode } from '../../errors.js';
 import { parseWwwAuthenticate, type Challenge } from './challenge.js';
 import type { Credentials, DockerCredentials } from './credentials.js';
@@ -148,7 +148,7 @@ export class RegistryHost {
     const { host } = splitHostPort(hostport);
     let addresses: string[] = [];
     try {
-      addresses = (await dns.lookup(host, { all: true })).map((a) => a.address);
+      addresses = (await lazy.dns.promises.lookup(host, { all: true })).map((a) => a.address);
     } catch {
       // An unresolvable name is judged by its name alone; the connection will say the rest.
     }

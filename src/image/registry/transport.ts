@@ -2,11 +2,10 @@
 // configuration, TLS material from certs.d, and the system's CA bundle rather than Node's
 // built-in copy of Mozilla's, so that a CA the administrator installed is trusted here too.
 import { promises as fsp, readFileSync } from 'node:fs';
-import http, { type IncomingMessage } from 'node:http';
-import https from 'node:https';
+import type { Agent, IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { rootCertificates } from 'node:tls';
+import { lazy } from '../../builtins.js';
 import { InvalidArgumentError, errnoCode } from '../../errors.js';
 
 export interface TlsConfig {
@@ -46,7 +45,7 @@ function systemCertificates(): string[] {
       // next candidate
     }
   }
-  systemCas = [...rootCertificates];
+  systemCas = [...lazy.tls.rootCertificates];
   return systemCas;
 }
 
@@ -85,15 +84,15 @@ export async function tlsConfigFor(hostport: string, dirs: string[], verify: boo
   return { rejectUnauthorized: verify };
 }
 
-const agents = new Map<string, http.Agent>();
+const agents = new Map<string, Agent>();
 
-function agentFor(url: URL, tls: TlsConfig): http.Agent {
+function agentFor(url: URL, tls: TlsConfig): Agent {
   const key = url.protocol === 'https:' ? `${url.host}|${tls.source ?? ''}|${tls.rejectUnauthorized}` : url.protocol;
   let agent = agents.get(key);
   if (!agent) {
     agent =
       url.protocol === 'https:'
-        ? new https.Agent({
+        ? new lazy.https.Agent({
             keepAlive: true,
             // Unverified (an insecure registry), CAs would go unused: parsing the system's costs
             // about 25 ms, and an empty list keeps Node from loading its own.
@@ -102,7 +101,7 @@ function agentFor(url: URL, tls: TlsConfig): http.Agent {
             key: tls.key,
             rejectUnauthorized: tls.rejectUnauthorized,
           })
-        : new http.Agent({ keepAlive: true });
+        : new lazy.http.Agent({ keepAlive: true });
     agents.set(key, agent);
   }
   return agent;
@@ -111,7 +110,7 @@ function agentFor(url: URL, tls: TlsConfig): http.Agent {
 /** One HTTP exchange; resolves with the response head, its body still to be read. */
 export function send(opts: SendOptions): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const mod = opts.url.protocol === 'https:' ? https : http;
+    const mod = opts.url.protocol === 'https:' ? lazy.https : lazy.http;
     const headers: Record<string, string> = { 'user-agent': 'berth', ...opts.headers };
     if (Buffer.isBuffer(opts.body)) headers['content-length'] = String(opts.body.length);
     const req = mod.request(opts.url, { method: opts.method, headers, agent: agentFor(opts.url, opts.tls), signal: opts.signal });

@@ -1,0 +1,31 @@
+// Node built-ins that only some commands need, loaded when first used. The CLI is one bundle
+// whose modules all run at start, and node:http, node:https, node:tls, node:zlib,
+// node:worker_threads and node:dns cost about 5 ms together to load: `run` and `ps` need none
+// of them, a pull or a push needs them all. A static import would load them at every start.
+import { createRequire } from 'node:module';
+
+const load = createRequire(import.meta.url);
+
+interface Lazy {
+  http: typeof import('node:http');
+  https: typeof import('node:https');
+  tls: typeof import('node:tls');
+  zlib: typeof import('node:zlib');
+  workerThreads: typeof import('node:worker_threads');
+  dns: typeof import('node:dns');
+}
+
+const ids: Record<keyof Lazy, string> = {
+  http: 'node:http',
+  https: 'node:https',
+  tls: 'node:tls',
+  zlib: 'node:zlib',
+  workerThreads: 'node:worker_threads',
+  dns: 'node:dns',
+};
+
+/** `lazy.https` is node:https, required (once, then from node's cache) when read. */
+export const lazy = Object.defineProperties(
+  {},
+  Object.fromEntries(Object.entries(ids).map(([key, id]) => [key, { get: () => load(id) as unknown }])),
+) as Lazy;
