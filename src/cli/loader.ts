@@ -39,7 +39,6 @@ function runBundle(argv: string[]): void {
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: bundle,
     cachedData: cached,
-    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   if (cacheFile && (!cached || script.cachedDataRejected)) {
     const file = cacheFile;

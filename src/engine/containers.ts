@@ -218,7 +218,8 @@ export class ContainerService {
         );
       }
     }
-    if (imagePlatform !== `${host.os}/${host.architecture}`) {
+    // As Docker: a --platform that the image matches was asked for, so it is no surprise.
+    if (!opts.platform && imagePlatform !== `${host.os}/${host.architecture}`) {
       warnings.push(
         `The requested image's platform (${imagePlatform}) does not match the detected host platform (${host.os}/${host.architecture}) and no specific platform was requested`,
       );

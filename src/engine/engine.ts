@@ -4,6 +4,7 @@
 // service passes them through unchanged.
 import type { Readable, Writable } from 'node:stream';
 import type { EventMessage } from '../events/log.js';
+import type { RegistryServiceConfig } from '../image/registry/settings.js';
 import type { NetDevCounters } from '../sys/cgroups.js';
 import type { EndpointConfig, NetworkCreateBody, NetworkInspect } from './networks.js';
 import type { Volume } from './volumes.js';
@@ -85,6 +86,8 @@ export interface SystemInfo {
   DefaultRuntime: string;
   Runtimes: Record<string, { path: string }>;
   SecurityOptions: string[];
+  /** From berth's config file (insecure-registries, registry-mirrors). */
+  RegistryConfig: RegistryServiceConfig;
   [extra: string]: unknown;
 }
 

@@ -1,7 +1,7 @@
 // The engine's image operations in Docker API shapes, on top of the image store.
 import type { Readable, Writable } from 'node:stream';
 import { ConflictError, InvalidArgumentError } from '../errors.js';
-import { familiarString, formatReference, parseReference, withDefaultTag } from '../image/reference.js';
+import { familiarString, formatReference, fullName, parseReference, withDefaultTag } from '../image/reference.js';
 import type { ImageRecord, ImageStore } from '../image/store.js';
 import type { ImageConfig } from '../image/types.js';
 import type { ContentStore } from '../storage/content.js';
@@ -35,7 +35,10 @@ export class ImageService {
     const until = filters.until?.map((t) => parseTimestamp(t));
     const out: ImageSummary[] = [];
     for (const img of this.stores.images.list()) {
-      if (dangling !== undefined && (img.tags.length === 0) !== dangling) continue;
+      // As Docker: dangling=true lists the images without a tag, dangling=false those with a
+      // name of any kind (a digest-only image is in both).
+      if (dangling === true && img.tags.length > 0) continue;
+      if (dangling === false && img.tags.length === 0 && img.repoDigests.length === 0) continue;
       if (before && !before.every((b) => img.created < b)) continue;
       if (since && !since.every((s) => img.created > s)) continue;
       if (until && !until.every((u) => img.created < u)) continue;
@@ -43,11 +46,15 @@ export class ImageService {
       const labels = config.config?.Labels ?? null;
       if (!labelsMatch(labels, filters.label)) continue;
       let tags = img.tags.map(familiarTag);
+      let digests = img.repoDigests.map(familiarTag);
+      // Docker matches tags and digest references alike, and lists only the names that match.
       if (filters.reference) {
-        tags = tags.filter((t) => filters.reference.some((p) => referenceMatches(p, t)));
-        if (tags.length === 0) continue;
+        const matches = (name: string): boolean => filters.reference.some((p) => referenceMatches(p, name));
+        tags = tags.filter(matches);
+        digests = digests.filter(matches);
+        if (tags.length === 0 && digests.length === 0) continue;
       }
-      out.push(summary(img, tags, labels));
+      out.push(summary(img, tags, digests, labels));
     }
     return out;
   }
@@ -121,8 +128,9 @@ export class ImageService {
   }
 
   /**
-   * Docker's rmi: a name is untagged, and the image deleted once no name is left; an ID
-   * deletes the image with all its names, which needs force when several names share it.
+   * Docker's rmi: a name is untagged (a repository's last tag takes that repository's digest
+   * references with it), and the image deleted once no name is left; an ID deletes the image
+   * with all its names, which needs force unless they are one repository's, with one tag at most.
    */
   async remove(ref: string, opts: { force?: boolean }): Promise<ImageDeleteItem[]> {
     const img = this.stores.images.resolve(ref);
@@ -130,20 +138,29 @@ export class ImageService {
     const users = this.usersOf(img.id);
     const items: ImageDeleteItem[] = [];
     if (name) {
-      const remaining = img.tags.length + img.repoDigests.length - 1;
-      // Forced, the last name goes; the image itself stays (dangling) while containers use its layers.
-      if (remaining > 0 || users.length > 0) {
-        if (remaining === 0 && users.length > 0 && !opts.force) {
-          throw new ConflictError(
-            'image_in_use',
-            `conflict: unable to remove repository reference "${ref}" (must force) - container ${users[0].slice(0, 12)} is using its referenced image ${shortId(img.id)}`,
-          );
-        }
-        this.stores.images.untag(name);
-        return [{ Untagged: familiarTag(name) }];
+      if (users.length > 0 && !opts.force && isSingleReference(img)) {
+        throw new ConflictError(
+          'image_in_use',
+          `conflict: unable to remove repository reference "${ref}" (must force) - container ${users[0].slice(0, 12)} is using its referenced image ${shortId(img.id)}`,
+        );
       }
+      let untag = [name];
+      const repo = repositoryOf(name);
+      if (img.tags.includes(name) && !img.tags.some((t) => t !== name && repositoryOf(t) === repo)) {
+        untag = [name, ...img.repoDigests.filter((d) => repositoryOf(d) === repo)];
+      }
+      for (const n of untag) {
+        this.stores.images.untag(n);
+        items.push({ Untagged: familiarTag(n) });
+      }
+      // Forced, the last name goes; the image itself stays (dangling) while containers use its layers.
+      const remaining = img.tags.length + img.repoDigests.length - untag.length;
+      if (remaining > 0 || users.length > 0) return items;
+      await this.stores.images.delete(img.id);
+      items.push({ Deleted: img.id });
+      return items;
     } else {
-      if (img.tags.length > 1 && !opts.force) {
+      if (!isSingleReference(img) && img.tags.length + img.repoDigests.length > 0 && !opts.force) {
         throw new ConflictError(
           'image_referenced',
           `conflict: unable to delete ${shortId(img.id)} (must be forced) - image is referenced in multiple repositories`,
@@ -234,12 +251,12 @@ export class ImageService {
   }
 }
 
-function summary(img: ImageRecord, tags: string[], labels: Record<string, string> | null): ImageSummary {
+function summary(img: ImageRecord, tags: string[], digests: string[], labels: Record<string, string> | null): ImageSummary {
   return {
     Id: img.id,
     ParentId: '',
     RepoTags: tags,
-    RepoDigests: img.repoDigests.map(familiarTag),
+    RepoDigests: digests,
     Created: img.created,
     Size: img.size,
     SharedSize: -1,
@@ -290,6 +307,17 @@ function referenceMatches(pattern: string, familiar: string): boolean {
   const ref = parseReference(familiar);
   const bare = familiar.replace(/[:@][^/]*$/, '');
   return globMatch(pattern, familiar) || globMatch(pattern, bare) || (ref.tag !== undefined && globMatch(pattern, `${bare}:${ref.tag}`));
+}
+
+/** The repository of a normalized name (tag or digest reference). */
+function repositoryOf(name: string): string {
+  return fullName(parseReference(name));
+}
+
+/** Docker's test for names that an ID may take away unforced: one repository's, with one tag at most. */
+function isSingleReference(img: ImageRecord): boolean {
+  const repos = new Set([...img.tags, ...img.repoDigests].map(repositoryOf));
+  return img.tags.length <= 1 && repos.size === 1;
 }
 
 /** The normalized name `ref` refers to when it names the image rather than giving its ID. */

@@ -113,6 +113,8 @@ export class LocalEngine implements Engine {
   async info(): Promise<SystemInfo> {
     const { stores, containers } = await this.open();
     const counts = containers.counts();
+    // Loaded here, not at start: only info and the registry commands read berth's config file.
+    const { loadRegistrySettings, registryServiceConfig } = await import('../image/registry/settings.js');
     return {
       ID: '',
       Containers: counts.total,
@@ -136,6 +138,7 @@ export class LocalEngine implements Engine {
       DefaultRuntime: 'runc',
       Runtimes: { runc: { path: 'runc' } },
       SecurityOptions: ['name=seccomp,profile=builtin'],
+      RegistryConfig: registryServiceConfig(loadRegistrySettings()),
     };
   }
 

@@ -51,8 +51,9 @@ export class ImageStore {
   ) {}
 
   /**
-   * Registers an image whose config and layer blobs are already in the content store. An
-   * image already present keeps its manifest and layer blobs: a registry may serve them.
+   * Registers an image whose config and layer blobs are already in the content store (a layer
+   * already unpacked may lack its own blob: see storedBlobOf). An image already present keeps
+   * its manifest and layer blobs: a registry may serve them.
    * Layers not yet unpacked are unpacked from their blobs; the image becomes visible in one
    * transaction at the end, so a failure leaves no half-registered image, and layers this
    * call unpacked are released again.
@@ -91,6 +92,7 @@ export class ImageStore {
         }
         parent = chains[i];
       }
+      const recorded = await Promise.all(opts.layers.map((l) => this.storedBlobOf(l)));
       const size = chains.reduce((sum, c) => sum + (this.layers.get(c)?.size ?? 0), 0);
       const createdAt = config.created ? Math.floor(Date.parse(config.created) / 1000) || 0 : 0;
       const id = opts.config;
@@ -105,7 +107,7 @@ export class ImageStore {
           `INSERT INTO image_layers (image_id, idx, chain_id, blob, media_type) VALUES (?, ?, ?, ?, ?)
            ON CONFLICT(image_id, idx) DO NOTHING`,
         );
-        chains.forEach((c, i) => insertLayer.run(id, i, c, opts.layers[i].blob, opts.layers[i].mediaType));
+        chains.forEach((c, i) => insertLayer.run(id, i, c, recorded[i].blob, recorded[i].mediaType));
         for (const t of opts.tags ?? []) this.setTag(t, id);
         const insertDigest = this.db.prepare(`INSERT OR REPLACE INTO repo_digests (name, image_id) VALUES (?, ?)`);
         for (const d of opts.repoDigests ?? []) insertDigest.run(d, id);
@@ -115,6 +117,37 @@ export class ImageStore {
       await this.layers.release(created);
       throw err;
     }
+  }
+
+  /**
+   * The blob to record for a layer: its own, or when that is not stored, a stored blob of the
+   * same diff ID. A pull fetches no blob for a layer already unpacked ("Already exists"), and
+   * the image that brought the layer may have had it in another compression (zstd and gzip,
+   * or two tools' gzip); recording the stored one gives push and save a blob for the layer,
+   * and keeps that blob while this image uses it.
+   */
+  private async storedBlobOf(layer: ImageLayerInput): Promise<{ blob: string; mediaType: string | null }> {
+    if (await this.content.has(layer.blob)) return layer;
+    return (await this.storedLayerBlob(layer.diffId)) ?? layer;
+  }
+
+  /** A blob in the content store that some image records for a layer with this diff ID. */
+  async storedLayerBlob(diffId: string): Promise<{ blob: string; mediaType: string | null } | undefined> {
+    const rows = this.db
+      .prepare(
+        `SELECT DISTINCT il.blob, il.media_type FROM image_layers il JOIN layers l ON l.chain_id = il.chain_id
+         WHERE l.diff_id = ? AND il.blob IS NOT NULL`,
+      )
+      .all(diffId) as { blob: string; media_type: string | null }[];
+    for (const r of rows) {
+      if (await this.content.has(r.blob)) return { blob: r.blob, mediaType: r.media_type };
+    }
+    return undefined;
+  }
+
+  /** Records `blob` (stored) as the blob of layer `idx` of image `id`, in place of one the store lacks. */
+  setLayerBlob(id: string, idx: number, blob: string, mediaType: string | null): void {
+    this.db.prepare(`UPDATE image_layers SET blob = ?, media_type = ? WHERE image_id = ? AND idx = ?`).run(blob, mediaType, id, idx);
   }
 
   list(): ImageRecord[] {

@@ -10,7 +10,7 @@
 // Directories to delete are first renamed to trash-<pid>-<nonce>/ inside the transaction and
 // removed after it, so no database lock is held during a long recursive delete.
 import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, promises as fsp, readdirSync, renameSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, promises as fsp, readdirSync, renameSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { InvalidArgumentError, NotFoundError, SystemError, errnoCode } from '../errors.js';
@@ -87,6 +87,20 @@ export class LayerStore {
   diffDir(chainId: string): string {
     checkDigest(chainId);
     return join(this.dir, chainId.slice('sha256:'.length), 'diff');
+  }
+
+  /**
+   * The layer's unpacked tree as a layer tar again (overlay whiteouts as `.wh.` entries). It
+   * is the tar the layer came from only if that tar was packed the same way (berth's own).
+   */
+  async pack(chainId: string): Promise<Readable> {
+    const { packTree } = await import('./tree-tar.js');
+    const fd = openSync(this.diffDir(chainId), constants.O_RDONLY | constants.O_DIRECTORY);
+    try {
+      return packTree(fd, '', { name: '', whiteouts: true });
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** Bytes of all ready layers. */

@@ -48,6 +48,13 @@ export function berthAsync(root: string, args: string[], opts: { input?: string 
   });
 }
 
+/** berthAsync() that throws unless berth exits 0; its stdout. */
+export async function berthOkAsync(root: string, args: string[], input?: string | Buffer): Promise<string> {
+  const r = await berthAsync(root, args, { input });
+  if (r.code !== 0) throw new Error(`berth ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return r.stdout;
+}
+
 /**
  * Removes every container of the state root and takes its networks' bridges and rules off the
  * host (networks keep them until removed; prune takes the default bridge's too).

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export const registryBinary = '/usr/bin/docker-registry';
 export const registryAvailable = existsSync(registryBinary);
@@ -49,6 +49,16 @@ export function makeTls(dir: string): TlsFiles {
   return { caCert: f('ca.crt'), cert: f('server.crt'), key: f('server.key') };
 }
 
+/** A client certificate (and its key) that the CA of `tls` signed, for mutual TLS. */
+export function makeClientCert(dir: string, tls: TlsFiles): { cert: string; key: string } {
+  mkdirSync(dir, { recursive: true });
+  const f = (name: string): string => join(dir, name);
+  const caKey = join(dirname(tls.caCert), 'ca.key');
+  execFileSync('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('client.key'), '-out', f('client.csr'), '-subj', '/CN=berth test client'], { stdio: 'pipe' });
+  execFileSync('openssl', ['x509', '-req', '-in', f('client.csr'), '-CA', tls.caCert, '-CAkey', caKey, '-CAcreateserial', '-out', f('client.cert'), '-days', '2'], { stdio: 'pipe' });
+  return { cert: f('client.cert'), key: f('client.key') };
+}
+
 /** A self-signed RSA key and certificate for signing tokens. */
 export function makeSigningKey(dir: string): { key: string; cert: string } {
   mkdirSync(dir, { recursive: true });
@@ -62,6 +72,8 @@ export interface RegistryOptions {
   /** Loopback address to listen on; '::1' is not in Docker's implicit insecure range, so TLS is verified. */
   listen?: '127.0.0.1' | '::1';
   tls?: TlsFiles;
+  /** With tls: a CA whose certificates clients must present (mutual TLS). */
+  clientCa?: string;
   htpasswd?: string;
   token?: { realm: string; service: string; issuer: string; rootCertBundle: string };
 }
@@ -94,6 +106,7 @@ export async function startRegistry(dir: string, opts: RegistryOptions = {}): Pr
     `  addr: "${host}"`,
   ];
   if (opts.tls) lines.push('  tls:', `    certificate: ${opts.tls.cert}`, `    key: ${opts.tls.key}`);
+  if (opts.tls && opts.clientCa) lines.push('    clientcas:', `      - ${opts.clientCa}`);
   if (opts.htpasswd) lines.push('auth:', '  htpasswd:', '    realm: berth-test', `    path: ${opts.htpasswd}`);
   if (opts.token) {
     lines.push('auth:', '  token:', `    realm: ${opts.token.realm}`, `    service: ${opts.token.service}`, `    issuer: ${opts.token.issuer}`, `    rootcertbundle: ${opts.token.rootCertBundle}`);
@@ -104,7 +117,7 @@ export async function startRegistry(dir: string, opts: RegistryOptions = {}): Pr
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const url = `${opts.tls ? 'https' : 'http'}://${host}`;
-  await waitUntilServing(url, child, () => stderr);
+  await waitUntilServing(url, child, () => stderr, opts.clientCa !== undefined);
   return {
     host,
     url,
@@ -113,7 +126,8 @@ export async function startRegistry(dir: string, opts: RegistryOptions = {}): Pr
   };
 }
 
-async function waitUntilServing(url: string, child: ChildProcess, stderr: () => string): Promise<void> {
+/** Up once it answers; with `alertIsAnswer`, a TLS alert (a registry that wants a client certificate) is one too. */
+async function waitUntilServing(url: string, child: ChildProcess, stderr: () => string, alertIsAnswer = false): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited ${child.exitCode}: ${stderr()}`);
@@ -123,7 +137,7 @@ async function waitUntilServing(url: string, child: ChildProcess, stderr: () => 
         res.resume();
         resolve(true);
       });
-      req.on('error', () => resolve(false));
+      req.on('error', (err) => resolve(alertIsAnswer && /alert/i.test(err.message)));
     });
     if (ok) return;
     await new Promise((r) => setTimeout(r, 50));
@@ -324,4 +338,15 @@ export async function uploadBlob(registryUrl: string, repo: string, data: Buffer
 export async function putManifest(registryUrl: string, repo: string, reference: string, data: Buffer, mediaType: string): Promise<void> {
   const res = await fetch(`${registryUrl}/v2/${repo}/manifests/${reference}`, { method: 'PUT', body: new Uint8Array(data), headers: { 'content-type': mediaType } });
   if (res.status !== 201) throw new Error(`PUT manifest: ${res.status} ${await res.text()}`);
+}
+
+/** The registry tests point BERTH_CONFIG and DOCKER_CONFIG at files of their own: this puts the process's own back. */
+export function saveRegistryEnv(): () => void {
+  const saved = { BERTH_CONFIG: process.env.BERTH_CONFIG, DOCKER_CONFIG: process.env.DOCKER_CONFIG };
+  return () => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
 }

@@ -9,9 +9,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync,
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
-import { berthAsync, berthBin } from '../helpers/cli.js';
+import { berthAsync, berthBin, berthOkAsync } from '../helpers/cli.js';
 import { craftImage, dockerArchive, dockerAvailable, run, sha256, tarBuffer, twoLayers, type CraftedImage, type TarFile } from '../helpers/images.js';
-import { putManifest, registryAvailable, startProxy, startRegistry, uploadBlob, type TestRegistry } from '../helpers/registry.js';
+import { putManifest, registryAvailable, startProxy, startRegistry, uploadBlob, type TestRegistry, saveRegistryEnv } from '../helpers/registry.js';
 import { isRoot, tempDir } from '../helpers/root.js';
 
 const skip = (!isRoot && 'needs root (layers are unpacked with their owners)') || (!registryAvailable && 'docker-registry is not installed');
@@ -28,18 +28,14 @@ const layerFiles: TarFile[][] = [
   [{ name: 'data/', type: 'directory' }, { name: 'data/big.bin', data: bigFile }, { name: 'data/small.txt', data: 'compressible '.repeat(10000) }],
   twoLayers[1],
 ];
-const savedEnv = { BERTH_CONFIG: process.env.BERTH_CONFIG, DOCKER_CONFIG: process.env.DOCKER_CONFIG };
+const restoreEnv = saveRegistryEnv();
 let roots = 0;
 
 function freshRoot(): string {
   return join(work.dir, `root-${roots++}`);
 }
 
-async function ok(root: string, args: string[], input?: Buffer): Promise<string> {
-  const r = await berthAsync(root, args, { input });
-  if (r.code !== 0) throw new Error(`berth ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return r.stdout;
-}
+const ok = berthOkAsync;
 
 function setConfig(config: object): void {
   writeFileSync(process.env.BERTH_CONFIG!, JSON.stringify(config));
@@ -115,10 +111,7 @@ describe('registry without auth', { skip }, () => {
   after(async () => {
     await registry?.stop();
     work?.cleanup();
-    for (const [k, v] of Object.entries(savedEnv)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
+    restoreEnv();
   });
 
   it('pushes a multi-layer image and pulls it back with its digests, RepoDigests and files intact', async () => {
@@ -227,6 +220,15 @@ describe('registry without auth', { skip }, () => {
       assert.equal(img.Architecture, arch);
       assert.deepEqual(img.RepoDigests, [`${registry.host}/${repo}@${indexDigest}`], 'the repo digest is the index digest, as Docker records it');
       assert.ok(storeSummary(dst).blobs.includes(indexDigest.slice(7)), 'the index is stored');
+      if (arch === 'amd64') continue;
+      // As Docker: another platform's image warns, unless --platform asked for it.
+      const asked = await berthAsync(dst, ['create', '--network', 'none', '--platform', `linux/${arch}`, name, 'true']);
+      assert.equal(asked.code, 0, asked.stderr);
+      assert.equal(asked.stderr, '');
+      const unasked = await berthAsync(dst, ['create', '--network', 'none', name, 'true']);
+      assert.equal(unasked.code, 0, unasked.stderr);
+      assert.match(unasked.stderr, /^WARNING: The requested image's platform \(linux\/arm64\) does not match the detected host platform \(linux\/amd64\) and no specific platform was requested\n$/);
+      await ok(dst, ['rm', asked.stdout.trim(), unasked.stdout.trim()]);
     }
     const none = await berthAsync(freshRoot(), ['pull', '--platform', 'linux/s390x', name]);
     assert.equal(none.code, 1);

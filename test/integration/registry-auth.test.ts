@@ -3,21 +3,23 @@
 // CA in certs.d), and docker-registry with token auth backed by a token server in this process.
 // Logins go to a Docker config file in a temp dir (DOCKER_CONFIG), never ~/.docker.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { berthAsync } from '../helpers/cli.js';
-import { registryAvailable, makeSigningKey, makeTls, startRegistry, startTokenServer, writeHtpasswd, type TestRegistry, type TokenServer } from '../helpers/registry.js';
+import { berthAsync, berthBin, berthOkAsync } from '../helpers/cli.js';
+import { craftImage, dockerArchive } from '../helpers/images.js';
+import { registryAvailable, makeClientCert, makeSigningKey, makeTls, startRegistry, startTokenServer, writeHtpasswd, type TestRegistry, type TokenServer, saveRegistryEnv } from '../helpers/registry.js';
 import { isRoot, tempDir } from '../helpers/root.js';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 
 const haveTools = spawnSync('htpasswd', ['-h']).status !== null && spawnSync('openssl', ['version']).status === 0;
+const havePython = spawnSync('python3', ['-c', 'import pty']).status === 0;
 const skip =
   (!isRoot && 'needs root (layers are unpacked with their owners)') ||
   (!registryAvailable && 'docker-registry is not installed') ||
   (!haveTools && 'needs htpasswd (apache2-utils) and openssl');
 
-const savedEnv = { BERTH_CONFIG: process.env.BERTH_CONFIG, DOCKER_CONFIG: process.env.DOCKER_CONFIG };
+const restoreEnv = saveRegistryEnv();
 let work: { dir: string; cleanup: () => void };
 let roots = 0;
 
@@ -25,14 +27,51 @@ function freshRoot(): string {
   return join(work.dir, `root-${roots++}`);
 }
 
-async function ok(root: string, args: string[], input?: string): Promise<string> {
-  const r = await berthAsync(root, args, { input });
-  if (r.code !== 0) throw new Error(`berth ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return r.stdout;
-}
+const ok = berthOkAsync;
 
 function dockerConfig(): { auths?: Record<string, { auth?: string }> } {
   return JSON.parse(readFileSync(join(process.env.DOCKER_CONFIG!, 'config.json'), 'utf8'));
+}
+
+/**
+ * Runs berth on a pseudo-terminal (python3's pty module), typing each answer once its prompt
+ * has appeared; resolves with everything the terminal showed and berth's exit code.
+ */
+function berthOnTty(root: string, args: string[], answers: [prompt: string, answer: string][], env: NodeJS.ProcessEnv): Promise<{ code: number; output: string }> {
+  const driver = `
+import json, os, pty, select, sys, time
+answers = json.loads(sys.argv[1])
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+out = b''
+deadline = time.time() + 60
+while time.time() < deadline:
+    ready, _, _ = select.select([fd], [], [], 0.2)
+    if not ready:
+        continue
+    try:
+        data = os.read(fd, 4096)
+    except OSError:
+        break
+    if not data:
+        break
+    out += data
+    if answers and answers[0][0].encode() in out:
+        os.write(fd, answers.pop(0)[1].encode())
+else:
+    os.kill(pid, 9)
+_, status = os.waitpid(pid, 0)
+sys.stdout.buffer.write(out)
+sys.exit(os.waitstatus_to_exitcode(status))
+`;
+  return new Promise((resolve, reject) => {
+    const child = spawn('python3', ['-c', driver, JSON.stringify(answers), process.execPath, berthBin, '--root', root, '--runroot', root + '/run', ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, output }));
+  });
 }
 
 /** A root with the embedded busybox tagged as `name`. */
@@ -53,10 +92,7 @@ describe('registries with auth', { skip }, () => {
   });
   after(() => {
     work?.cleanup();
-    for (const [k, v] of Object.entries(savedEnv)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
+    restoreEnv();
   });
 
   describe('basic auth (htpasswd) behind TLS', () => {
@@ -79,7 +115,9 @@ describe('registries with auth', { skip }, () => {
         const r = await berthAsync(freshRoot(), ['pull', `${registry.host}/x:1`], { env: { ...process.env, BERTH_CONFIG: join(other.dir, 'config.json') } });
         assert.equal(r.code, 1);
         assert.match(r.stderr, /certificate/i);
-        assert.match(r.stderr, /certs\.d/);
+        // The certs.d berth reads: next to its config file, wherever BERTH_CONFIG puts it.
+        assert.ok(r.stderr.includes(`put its CA certificate in ${join(other.dir, 'certs.d', registry.host, 'ca.crt')}`), r.stderr);
+        assert.ok(r.stderr.includes(`list ${registry.host} in "insecure-registries" in ${join(other.dir, 'config.json')}`), r.stderr);
       } finally {
         other.cleanup();
       }
@@ -128,6 +166,79 @@ describe('registries with auth', { skip }, () => {
       assert.equal(denied.code, 1);
       assert.match(denied.stderr, /pull access denied for .*private\/app/);
     });
+
+    it('asks for the username and password on a terminal', { skip: !havePython && 'needs python3 for a pseudo-terminal' }, async () => {
+      const env = { ...process.env, DOCKER_CONFIG: join(work.dir, 'docker-tty') };
+      const r = await berthOnTty(freshRoot(), ['login', registry.host], [['Username: ', 'alice\r'], ['Password: ', 's3cret\r']], env);
+      assert.equal(r.code, 0, r.output);
+      assert.match(r.output, /Login Succeeded/);
+      assert.doesNotMatch(r.output, /Error|ExperimentalWarning/);
+      const saved = JSON.parse(readFileSync(join(env.DOCKER_CONFIG, 'config.json'), 'utf8'));
+      assert.equal(saved.auths[registry.host].auth, Buffer.from('alice:s3cret').toString('base64'));
+    });
+
+    it('writes a login through a symlinked config.json, which stays a link', async () => {
+      const dir = join(work.dir, 'docker-linked');
+      const dotfiles = join(work.dir, 'dotfiles');
+      mkdirSync(dir);
+      mkdirSync(dotfiles);
+      const target = join(dotfiles, 'docker.json');
+      writeFileSync(target, JSON.stringify({ auths: {}, detachKeys: 'ctrl-x' }), { mode: 0o644 });
+      symlinkSync('../dotfiles/docker.json', join(dir, 'config.json'));
+      const env = { ...process.env, DOCKER_CONFIG: dir };
+      const login = await berthAsync(freshRoot(), ['login', '-u', 'alice', '--password-stdin', registry.host], { input: 's3cret\n', env });
+      assert.equal(login.code, 0, login.stderr);
+      assert.ok(lstatSync(join(dir, 'config.json')).isSymbolicLink(), 'config.json is still a symlink');
+      const saved = JSON.parse(readFileSync(target, 'utf8'));
+      assert.equal(saved.auths[registry.host].auth, Buffer.from('alice:s3cret').toString('base64'));
+      assert.equal(saved.detachKeys, 'ctrl-x', 'the rest of the file is kept');
+      assert.equal(statSync(target).mode & 0o777, 0o600);
+      assert.deepEqual(readdirSync(dotfiles), ['docker.json'], 'the temp file was renamed in the target\'s directory');
+      assert.deepEqual(readdirSync(dir), ['config.json']);
+
+      const logout = await berthAsync(freshRoot(), ['logout', registry.host], { env });
+      assert.equal(logout.code, 0, logout.stderr);
+      assert.ok(lstatSync(join(dir, 'config.json')).isSymbolicLink());
+      assert.deepEqual(JSON.parse(readFileSync(target, 'utf8')).auths, {});
+    });
+  });
+
+  describe('mutual TLS (client certificates)', () => {
+    let registry: TestRegistry;
+    let tls: ReturnType<typeof makeTls>;
+    before(async () => {
+      tls = makeTls(join(work.dir, 'mtls'));
+      registry = await startRegistry(join(work.dir, 'mtls-registry'), { listen: '::1', tls, clientCa: tls.caCert });
+    });
+    after(() => registry?.stop());
+
+    it('says a client certificate is needed and where it goes, then uses the one put there', async () => {
+      const certs = join(work.dir, 'berth', 'certs.d', registry.host);
+      mkdirSync(certs, { recursive: true });
+      copyFileSync(tls.caCert, join(certs, 'ca.crt'));
+      const name = `${registry.host}/mtls/app:v1`;
+      const src = await busyboxAs(name);
+
+      const missing = await berthAsync(src, ['push', name]);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /remote error: tls: (certificate required|bad certificate)/);
+      assert.ok(missing.stderr.includes(`the registry asks for a client certificate: put it in ${join(certs, 'client.cert')} and its key in ${join(certs, 'client.key')}`), missing.stderr);
+      assert.doesNotMatch(missing.stderr, /vouch|CA certificate/);
+
+      // A certificate from a CA the registry does not know.
+      const stranger = makeSigningKey(join(work.dir, 'stranger'));
+      copyFileSync(stranger.cert, join(certs, 'client.cert'));
+      copyFileSync(stranger.key, join(certs, 'client.key'));
+      const refused = await berthAsync(src, ['push', name]);
+      assert.equal(refused.code, 1);
+      assert.ok(refused.stderr.includes(`the registry refused the client certificate in ${certs}`), refused.stderr);
+
+      const client = makeClientCert(join(work.dir, 'mtls-client'), tls);
+      copyFileSync(client.cert, join(certs, 'client.cert'));
+      copyFileSync(client.key, join(certs, 'client.key'));
+      await ok(src, ['push', name]);
+      await ok(freshRoot(), ['pull', name]);
+    });
   });
 
   describe('token auth', () => {
@@ -172,6 +283,32 @@ describe('registries with auth', { skip }, () => {
       const anonymous = await berthAsync(freshRoot(), ['pull', name]);
       assert.equal(anonymous.code, 1);
       assert.match(anonymous.stderr, /pull access denied for .*team\/tool.*: (unauthorized|denied)/);
+    });
+
+    it('fetches one token per scope for a many-layer push and pull, however many requests need it at once', async () => {
+      const env = { ...process.env, DOCKER_CONFIG: join(work.dir, 'docker-layers') };
+      const login = await berthAsync(freshRoot(), ['login', '-u', 'bob', '--password-stdin', registry.host], { input: 'hunter2\n', env });
+      assert.equal(login.code, 0, login.stderr);
+      const image = await craftImage({ layers: Array.from({ length: 7 }, (_, i) => [{ name: `layer-${i}.txt`, data: `layer ${i}\n`.repeat(1000 * (i + 1)) }]), compress: 'gzip' });
+      const name = `${registry.host}/team/layers:v1`;
+      const src = freshRoot();
+      await ok(src, ['load'], await dockerArchive([image]));
+      await ok(src, ['tag', image.configDigest, name]);
+
+      const perScope = (): Record<string, number> => {
+        const counts: Record<string, number> = {};
+        for (const r of tokens.requests) counts[r.scopes.join(' ')] = (counts[r.scopes.join(' ')] ?? 0) + 1;
+        return counts;
+      };
+      tokens.requests.length = 0;
+      const push = await berthAsync(src, ['push', name], { env });
+      assert.equal(push.code, 0, push.stderr);
+      assert.deepEqual(perScope(), { 'repository:team/layers:pull,push': 1 });
+
+      tokens.requests.length = 0;
+      const pull = await berthAsync(freshRoot(), ['pull', name], { env });
+      assert.equal(pull.code, 0, pull.stderr);
+      assert.deepEqual(perScope(), { 'repository:team/layers:pull': 1 });
     });
   });
 });

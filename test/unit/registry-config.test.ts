@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { credentialKey, decodeAuthEntry, DockerCredentials, dockerHubKey, findAuthEntry, hostnameOf, parseDockerConfig } from '../../src/image/registry/credentials.js';
-import { isInsecureRegistry, parseRegistrySettings, splitHostPort } from '../../src/image/registry/settings.js';
+import { isInsecureRegistry, parseRegistrySettings, registryServiceConfig, splitHostPort } from '../../src/image/registry/settings.js';
 import { tempDir } from '../helpers/root.js';
 
 test('settings: defaults, Docker Hub mirrors as a list, any registry\'s as an object', () => {
@@ -22,6 +22,29 @@ test('settings: defaults, Docker Hub mirrors as a list, any registry\'s as an ob
   assert.deepEqual(any.mirrors['quay.io'].map(String), ['http://10.0.0.1:5000/']);
   assert.deepEqual(any.mirrors['docker.io'].map(String), ['https://m/']);
   assert.equal(any.maxConcurrentDownloads, 6);
+});
+
+test('settings as info\'s RegistryConfig: ranges as Go prints them, 127.0.0.0/8 once, names insecure, mirrors per registry', () => {
+  const config = registryServiceConfig(
+    parseRegistrySettings(
+      JSON.stringify({
+        'insecure-registries': ['127.0.0.0/8', '192.168.7.9/16', 'reg:5000', '2001:db8:0:0:1::/64', '2001:db8::1:0:0:1/128', '::/0', '1:0:0:2:0:0:0:3/128'],
+        'registry-mirrors': ['https://m.example'],
+      }),
+      '/x/c.json',
+    ),
+  );
+  assert.deepEqual(config.InsecureRegistryCIDRs, ['127.0.0.0/8', '192.168.0.0/16', '2001:db8::/64', '2001:db8::1:0:0:1/128', '::/0', '1:0:0:2::3/128']);
+  assert.deepEqual(config.IndexConfigs, {
+    'reg:5000': { Name: 'reg:5000', Mirrors: [], Secure: false, Official: false },
+    'docker.io': { Name: 'docker.io', Mirrors: ['https://m.example/'], Secure: true, Official: true },
+  });
+  assert.deepEqual(config.Mirrors, ['https://m.example/']);
+  assert.deepEqual(registryServiceConfig(parseRegistrySettings('{}', '/x/c.json')), {
+    InsecureRegistryCIDRs: ['127.0.0.0/8'],
+    IndexConfigs: { 'docker.io': { Name: 'docker.io', Mirrors: [], Secure: true, Official: true } },
+    Mirrors: [],
+  });
 });
 
 test('settings: mistakes are reported with the file and the key', () => {

@@ -311,11 +311,19 @@ function runFlagsAction(cli: Cli, run: boolean) {
         if (!req.detach && inputIsNotATty(req.body.AttachStdin ?? false, req.body.Tty ?? false)) return 1;
         if (req.body.Tty && process.stdout.isTTY) req.body.HostConfig = { ...req.body.HostConfig, ConsoleSize: [process.stdout.rows, process.stdout.columns] };
         mark('parse flags');
-        const id = await createWithCidfile(engine, req);
         if (!run) {
-          process.stdout.write(id + '\n');
-          return 0;
+          try {
+            process.stdout.write((await createWithCidfile(engine, req)) + '\n');
+            return 0;
+          } catch (err) {
+            // As docker create: a bad flag or flag combination is 125 (docker's client refuses
+            // it), what the engine refuses (no such image, a name in use) is 1.
+            if (err instanceof InvalidArgumentError) throw err;
+            printError(err);
+            return 1;
+          }
         }
+        const id = await createWithCidfile(engine, req);
         if (req.detach) {
           try {
             await engine.containerStart(id);

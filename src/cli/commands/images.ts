@@ -247,21 +247,7 @@ function renderImages(images: ImageSummary[], o: { quiet?: boolean; digests?: bo
       UniqueSize: img.SharedSize < 0 ? 'N/A' : humanSize(img.Size - img.SharedSize),
       Containers: img.Containers < 0 ? 'N/A' : String(img.Containers),
     };
-    const digestsByRepo = new Map<string, string>();
-    for (const d of img.RepoDigests) {
-      const at = d.lastIndexOf('@');
-      digestsByRepo.set(d.slice(0, at), d.slice(at + 1));
-    }
-    if (img.RepoTags.length === 0) {
-      if (img.RepoDigests.length === 0) rows.push({ ...base, Repository: '<none>', Tag: '<none>', Digest: '<none>' });
-      for (const [repo, digest] of digestsByRepo) rows.push({ ...base, Repository: repo, Tag: '<none>', Digest: digest });
-      continue;
-    }
-    for (const tag of img.RepoTags) {
-      const colon = tag.lastIndexOf(':');
-      const repo = colon > tag.lastIndexOf('/') ? tag.slice(0, colon) : tag;
-      rows.push({ ...base, Repository: repo, Tag: colon > tag.lastIndexOf('/') ? tag.slice(colon + 1) : '<none>', Digest: digestsByRepo.get(repo) ?? '<none>' });
-    }
+    for (const row of imageRows(img, { digests: !!o.digests, digestColumn: !!o.digests || (o.format ?? '').includes('{{.Digest}}') })) rows.push({ ...base, ...row });
   }
   return renderList(rows, {
     format: o.format,
@@ -270,6 +256,43 @@ function renderImages(images: ImageSummary[], o: { quiet?: boolean; digests?: bo
       : 'table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}',
     headers: imageHeaders,
   });
+}
+
+/**
+ * The rows of one image, as the docker CLI makes them: a row per tag (one per digest of its
+ * repository when digests are shown), then a row per repository that has only digest
+ * references (one per digest with --digests); `<none>` rows for an image without names.
+ */
+export function imageRows(
+  img: Pick<ImageSummary, 'RepoTags' | 'RepoDigests'>,
+  o: { digests: boolean; digestColumn: boolean },
+): { Repository: string; Tag: string; Digest: string }[] {
+  if (img.RepoTags.length === 0 && img.RepoDigests.length === 0) return [{ Repository: '<none>', Tag: '<none>', Digest: '<none>' }];
+  const tagsByRepo = new Map<string, string[]>();
+  const digestsByRepo = new Map<string, string[]>();
+  const add = (map: Map<string, string[]>, repo: string, value: string) => map.set(repo, [...(map.get(repo) ?? []), value]);
+  for (const t of img.RepoTags) {
+    const colon = t.lastIndexOf(':');
+    if (colon > t.lastIndexOf('/')) add(tagsByRepo, t.slice(0, colon), t.slice(colon + 1));
+  }
+  for (const d of img.RepoDigests) {
+    const at = d.lastIndexOf('@');
+    if (at > 0) add(digestsByRepo, d.slice(0, at), d.slice(at + 1));
+  }
+  const rows: { Repository: string; Tag: string; Digest: string }[] = [];
+  for (const [repo, tags] of tagsByRepo) {
+    const digests = o.digestColumn ? (digestsByRepo.get(repo) ?? []) : [];
+    digestsByRepo.delete(repo);
+    for (const tag of tags) {
+      if (digests.length === 0) rows.push({ Repository: repo, Tag: tag, Digest: '<none>' });
+      for (const digest of digests) rows.push({ Repository: repo, Tag: tag, Digest: digest });
+    }
+  }
+  for (const [repo, digests] of digestsByRepo) {
+    if (o.digests) for (const digest of digests) rows.push({ Repository: repo, Tag: '<none>', Digest: digest });
+    else rows.push({ Repository: repo, Tag: '<none>', Digest: '' });
+  }
+  return rows;
 }
 
 export function shortImageId(id: string): string {

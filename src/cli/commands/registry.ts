@@ -1,6 +1,7 @@
 // Registry commands: pull, push (also as `image pull|push`), login, logout, search, with the
 // docker CLI's flags, messages and progress display.
 import type { Command } from 'commander';
+import { lazy } from '../../builtins.js';
 import type { ProgressMessage } from '../../engine/engine.js';
 import { BerthError, InvalidArgumentError } from '../../errors.js';
 import { parseReference } from '../../image/reference.js';
@@ -141,7 +142,8 @@ export function registerRegistryCommands(cli: Cli): void {
         process.stdout.write(
           renderList(rows, {
             format: o.format,
-            defaultFormat: 'table {{.Name}}\t{{.Description}}\t{{.StarCount}}\t{{.IsOfficial}}\t{{.IsAutomated}}',
+            // Docker 25 dropped AUTOMATED from the table; templates may still ask for it.
+            defaultFormat: 'table {{.Name}}\t{{.Description}}\t{{.StarCount}}\t{{.IsOfficial}}',
             headers: { Name: 'NAME', Description: 'DESCRIPTION', StarCount: 'STARS', IsOfficial: 'OFFICIAL', IsAutomated: 'AUTOMATED' },
           }),
         );
@@ -156,8 +158,7 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
 }
 
 async function promptLine(question: string): Promise<string> {
-  const { createInterface } = await import('node:readline/promises');
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  const rl = lazy.readlinePromises.createInterface({ input: process.stdin, output: process.stdout });
   try {
     return await rl.question(question);
   } finally {

@@ -126,9 +126,20 @@ function renderInfo(info: SystemInfo): string {
     ` Total Memory: ${humanBinarySize(info.MemTotal)}`,
     ` Name: ${info.Name}`,
     ` Berth Root Dir: ${info.DockerRootDir}`,
+    ...registryLines(info.RegistryConfig),
     '',
   ];
   return lines.join('\n');
+}
+
+/** Docker's registry section: registries insecure by name, then the ranges; then the mirrors. */
+function registryLines(config: SystemInfo['RegistryConfig']): string[] {
+  const indexes = Object.values(config.IndexConfigs);
+  const lines = [' Insecure Registries:', ...indexes.filter((i) => !i.Secure).map((i) => `  ${i.Name}`), ...config.InsecureRegistryCIDRs.map((c) => `  ${c}`)];
+  // Docker lists Docker Hub's mirrors; berth's for other registries follow, each with its registry.
+  const others = indexes.filter((i) => i.Name !== 'docker.io').flatMap((i) => i.Mirrors.map((m) => `  ${m} (${i.Name})`));
+  if (config.Mirrors.length > 0 || others.length > 0) lines.push(' Registry Mirrors:', ...config.Mirrors.map((m) => `  ${m}`), ...others);
+  return lines;
 }
 
 /** Docker's generic inspect: containers first, then images, unless --type narrows it. */

@@ -1,8 +1,10 @@
 // The distribution API client: one RegistryHost per registry (or mirror) per process, which
 // finds the endpoint (HTTPS, or HTTP for an insecure registry), answers its auth challenges
-// (basic, or bearer tokens fetched per scope and cached until they expire or are refused),
+// (basic, or bearer tokens fetched once per scope, that fetch shared by the requests waiting
+// for it, and cached until they expire or are refused),
 // follows redirects to blob storage, and retries transient failures.
 import type { IncomingMessage } from 'node:http';
+import { join } from 'node:path';
 import { lazy } from '../../builtins.js';
 import { ForbiddenError, UnavailableError, errnoCode } from '../../errors.js';
 import { parseWwwAuthenticate, type Challenge } from './challenge.js';
@@ -35,6 +37,16 @@ interface CachedToken {
   expiresAt: number;
 }
 
+/**
+ * A token for one set of scopes, fetched or being fetched: the requests that need it while it
+ * is on its way (a push's layers, checked and uploaded side by side) wait for the same fetch.
+ */
+interface TokenEntry {
+  promise: Promise<CachedToken>;
+  /** Set once the token is in. */
+  expiresAt?: number;
+}
+
 const maxAttempts = 5;
 const maxRedirects = 10;
 /** Docker's floor: a token is good for at least a minute, whatever expires_in says. */
@@ -54,6 +66,17 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       clearTimeout(timer);
       reject(signal.reason);
     }, { once: true });
+  });
+}
+
+/** Waits for `promise` unless `signal` aborts first. */
+function abortable<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
 }
 
@@ -80,15 +103,38 @@ export function repositoryScope(path: string, actions: string): string {
   return `repository:${path}:${actions}`;
 }
 
-function describeNetworkError(method: string, url: URL, err: unknown, tls: TlsConfig): string {
+/**
+ * What went wrong with a connection, in Docker's words where Docker has some, with a hint at
+ * the setting that would fix it: the certs.d directory berth reads for the host (`settings`
+ * says where, next to berth's config file) or the config file's insecure-registries.
+ */
+function networkErrorDetail(url: URL, err: unknown, tls: TlsConfig, settings: RegistrySettings): string {
   const e = err as Error & { code?: string };
-  let message = `${method} "${url.href}": ${e.message}`;
-  if (url.protocol === 'https:' && /certificate|self.signed|CERT_|unable to verify/i.test(`${e.message} ${e.code ?? ''}`)) {
-    message += tls.source
-      ? ` (the CAs in ${tls.source} do not vouch for it)`
-      : ` (put its CA certificate in /etc/berth/certs.d/${url.host}/ca.crt, or list ${url.host} in insecure-registries)`;
+  if (url.protocol !== 'https:') return e.message;
+  const text = `${e.message} ${e.code ?? ''}`;
+  const dir = tls.source ?? join(settings.certsDirs[0], url.host);
+  const insecure = `list ${url.host} in "insecure-registries" in ${settings.configFile}`;
+  // OpenSSL's reading of an HTTP answer as a TLS record.
+  if (/wrong version number|WRONG_VERSION_NUMBER|packet length too long|PACKET_LENGTH_TOO_LONG/i.test(text)) {
+    // Unverified TLS means the host is insecure already, and its HTTP endpoint is tried next.
+    const hint = tls.rejectUnauthorized ? ` (if ${url.host} serves plain HTTP, ${insecure})` : '';
+    return `http: server gave HTTP response to HTTPS client${hint}`;
   }
-  return message;
+  // The server's alerts about the client's certificate (missing, or not one it accepts), as Go
+  // names them.
+  const alert = /alert (bad certificate|certificate required|unknown ca)/i.exec(text)?.[1].toLowerCase();
+  if (alert) {
+    const remote = `remote error: tls: ${alert === 'unknown ca' ? 'unknown certificate authority' : alert}`;
+    return tls.cert
+      ? `${remote} (the registry refused the client certificate in ${dir})`
+      : `${remote} (the registry asks for a client certificate: put it in ${join(dir, 'client.cert')} and its key in ${join(dir, 'client.key')})`;
+  }
+  if (/certificate|self.signed|CERT_|unable to verify/i.test(text)) {
+    return tls.ca
+      ? `${e.message} (the CAs in ${dir} do not vouch for it)`
+      : `${e.message} (put its CA certificate in ${join(dir, 'ca.crt')}, or ${insecure})`;
+  }
+  return e.message;
 }
 
 export class RegistryHost {
@@ -99,7 +145,7 @@ export class RegistryHost {
   private connecting?: Promise<Endpoint>;
   private challenge?: Challenge;
   private credentials?: Promise<Credentials | undefined>;
-  private readonly tokens = new Map<string, CachedToken>();
+  private readonly tokens = new Map<string, TokenEntry>();
   private readonly tlsByHost = new Map<string, Promise<TlsConfig>>();
 
   /**
@@ -189,7 +235,7 @@ export class RegistryHost {
           this.endpoint = candidate;
           return candidate;
         } catch (err) {
-          failures.push(describeNetworkError('GET', url, err, candidate.tls));
+          failures.push(`GET "${url.href}": ${networkErrorDetail(url, err, candidate.tls, this.settings)}`);
         }
       }
       throw new UnavailableError('registry_unreachable', `cannot reach the registry ${this.displayName}: ${failures.join('; ')}`);
@@ -218,7 +264,7 @@ export class RegistryHost {
       const url = typeof opts.path === 'string' ? new URL(opts.path, endpoint.url) : opts.path;
       const headers: Record<string, string> = { ...opts.headers };
       const auth = await this.authorization(scopes, opts.signal);
-      if (auth) headers.authorization = auth;
+      if (auth) headers.authorization = auth.header;
       let res: IncomingMessage;
       try {
         res = await this.sendFollowing(opts.method, url, headers, opts.body, endpoint, opts.signal);
@@ -228,7 +274,7 @@ export class RegistryHost {
           continue;
         }
         if (err instanceof Error && err.name === 'AbortError') throw err;
-        throw new UnavailableError('registry_unreachable', describeNetworkError(opts.method, url, err, endpoint.tls), { cause: err });
+        throw new UnavailableError('registry_unreachable', `${opts.method} "${url.href}": ${networkErrorDetail(url, err, endpoint.tls, this.settings)}`, { cause: err });
       }
       const status = res.statusCode ?? 0;
       if (status === 401 && !authRetried) {
@@ -236,7 +282,9 @@ export class RegistryHost {
         const challenge = pickChallenge(parseWwwAuthenticate(res.headers['www-authenticate']));
         await drain(res);
         authRetried = true;
-        this.tokens.delete(this.tokenKey(scopes));
+        // Only the token this request sent: another request may have replaced it already.
+        const key = this.tokenKey(scopes);
+        if (auth?.token && this.tokens.get(key) === auth.token) this.tokens.delete(key);
         if (challenge) this.challenge = challenge;
         if (challenge?.params.scope) scopes = mergeScopes([...scopes, challenge.params.scope]);
         attempt--;
@@ -283,24 +331,36 @@ export class RegistryHost {
     return scopes.join(' ');
   }
 
-  private async authorization(scopes: string[], signal?: AbortSignal): Promise<string | undefined> {
+  /** The Authorization header for a request, and the token entry it came from (bearer). */
+  private async authorization(scopes: string[], signal?: AbortSignal): Promise<{ header: string; token?: TokenEntry } | undefined> {
     const challenge = this.challenge;
     if (!challenge) return undefined;
     if (challenge.scheme === 'basic') {
       const creds = await this.creds();
-      return creds ? 'Basic ' + Buffer.from(`${creds.username}:${creds.password}`).toString('base64') : undefined;
+      return creds ? { header: 'Basic ' + Buffer.from(`${creds.username}:${creds.password}`).toString('base64') } : undefined;
     }
     if (challenge.scheme !== 'bearer') return undefined;
     const key = this.tokenKey(scopes);
-    const cached = this.tokens.get(key);
-    if (cached && Date.now() < cached.expiresAt - tokenMarginMs) return `Bearer ${cached.token}`;
-    const fresh = await this.fetchToken(challenge, scopes, signal);
-    this.tokens.set(key, fresh);
-    return `Bearer ${fresh.token}`;
+    let entry = this.tokens.get(key);
+    if (!entry || (entry.expiresAt !== undefined && Date.now() >= entry.expiresAt - tokenMarginMs)) {
+      // The fetch is shared, so no one request's signal may cut it short: each waiter stops
+      // waiting on its own signal instead.
+      const fresh: TokenEntry = { promise: this.fetchToken(challenge, scopes) };
+      fresh.promise.then(
+        (t) => (fresh.expiresAt = t.expiresAt),
+        () => {
+          if (this.tokens.get(key) === fresh) this.tokens.delete(key);
+        },
+      );
+      this.tokens.set(key, fresh);
+      entry = fresh;
+    }
+    const token = await abortable(entry.promise, signal);
+    return { header: `Bearer ${token.token}`, token: entry };
   }
 
   /** The token flow of the distribution spec: GET realm?service&scope with basic auth, or an OAuth refresh token. */
-  private async fetchToken(challenge: Challenge, scopes: string[], signal?: AbortSignal): Promise<CachedToken> {
+  private async fetchToken(challenge: Challenge, scopes: string[]): Promise<CachedToken> {
     const realm = challenge.params.realm;
     if (!realm) throw new UnavailableError('invalid_challenge', `the registry ${this.displayName} asks for a bearer token but names no realm to get it from`);
     let url: URL;
@@ -321,16 +381,16 @@ export class RegistryHost {
         params.set('grant_type', 'refresh_token');
         params.set('refresh_token', creds.identityToken);
         params.set('client_id', 'berth');
-        res = await send({ method: 'POST', url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from(params.toString()), tls, signal });
+        res = await send({ method: 'POST', url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from(params.toString()), tls });
       } else {
         if (creds?.username) params.set('account', creds.username);
         const tokenUrl = new URL(url);
         for (const [k, v] of params) tokenUrl.searchParams.append(k, v);
         const headers: Record<string, string> = creds?.username ? { authorization: 'Basic ' + Buffer.from(`${creds.username}:${creds.password}`).toString('base64') } : {};
-        res = await send({ method: 'GET', url: tokenUrl, headers, tls, signal });
+        res = await send({ method: 'GET', url: tokenUrl, headers, tls });
       }
     } catch (err) {
-      throw new UnavailableError('token_unreachable', `getting a token from ${url.origin}${url.pathname}: ${(err as Error).message}`, { cause: err });
+      throw new UnavailableError('token_unreachable', `getting a token from ${url.origin}${url.pathname}: ${networkErrorDetail(url, err, tls, this.settings)}`, { cause: err });
     }
     const status = res.statusCode ?? 0;
     const body = await readBody(res, 1 << 20);
@@ -362,7 +422,7 @@ export class RegistryHost {
     const challenge = this.challenge;
     if (!challenge) return;
     if (challenge.scheme === 'bearer') {
-      await this.fetchToken(challenge, [], undefined);
+      await this.fetchToken(challenge, []);
       return;
     }
     const res = await this.request({ method: 'GET', path: '/v2/', scopes: [], retry: true });

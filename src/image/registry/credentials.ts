@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { InvalidArgumentError, SystemError, errnoCode } from '../../errors.js';
 import { runCredentialHelper } from '../../sys/credential-helper.js';
 import { canonicalDomain } from './settings.js';
@@ -185,16 +185,38 @@ export class DockerCredentials {
     return found;
   }
 
-  /** Atomically, with mode 0600 (it holds passwords); a tab-indented JSON as Docker writes it. */
+  /**
+   * Atomically, with mode 0600 (it holds passwords); a tab-indented JSON as Docker writes it. A
+   * symlinked config.json (dotfiles kept elsewhere) stays a link: its target is replaced, by a
+   * rename in the target's own directory, as Docker does.
+   */
   private async write(config: DockerConfigFile): Promise<void> {
     await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const tmp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    const file = await followLinks(this.file);
+    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
     try {
       await fsp.writeFile(tmp, JSON.stringify(config, null, '\t') + '\n', { mode: 0o600, flag: 'wx' });
-      await fsp.rename(tmp, this.file);
+      await fsp.rename(tmp, file);
     } catch (err) {
       await fsp.rm(tmp, { force: true });
       throw err;
     }
   }
+}
+
+/** The file a chain of symlinks ends at (which need not exist yet); `file` itself when it is no link. */
+async function followLinks(file: string): Promise<string> {
+  let current = file;
+  // The kernel's own limit on links followed in one lookup.
+  for (let hops = 0; hops < 40; hops++) {
+    let target: string;
+    try {
+      target = await fsp.readlink(current);
+    } catch (err) {
+      if (errnoCode(err) === 'EINVAL' || errnoCode(err) === 'ENOENT') return current;
+      throw err;
+    }
+    current = resolve(dirname(current), target);
+  }
+  throw new SystemError('symlink_loop', `${file}: too many levels of symbolic links`);
 }

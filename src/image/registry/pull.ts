@@ -228,8 +228,10 @@ async function fetchSmallBlob(repo: Repository, desc: Descriptor, signal?: Abort
  */
 export async function pullImage(ref: Reference, pool: RegistryPool, stores: PullStores, opts: PullOptions, progress: Progress): Promise<PullResult> {
   const reference = ref.digest ?? ref.tag ?? 'latest';
-  progress({ id: reference, status: `Pulling from ${ref.path}` });
   const { repo, manifest: top } = await resolveReference(ref, sourcesFor(ref, pool), opts.signal);
+  // Once the registry has shown it has the name, as Docker says it: a missing tag or an
+  // unreachable registry is an error alone.
+  progress({ id: reference, status: `Pulling from ${ref.path}` });
   const what = `${familiarName(ref)}${ref.digest ? '@' : ':'}${reference}`;
   const want = opts.platform ? parsePlatform(opts.platform) : normalizePlatform(hostPlatform());
   const { manifest, chain } = await chooseManifest(repo, top, want, what, opts.signal);

@@ -3,19 +3,23 @@
 // time; then the config, then the manifest under the tag with its own media type. A layer
 // stored uncompressed (commit, import) goes up gzip-compressed, as Docker pushes it: the gzip
 // blob is kept in the content store and remembered, so a second push finds it (HEAD) without
-// compressing again. Transient failures (connection resets, 5xx) retry with backoff, a failed
-// chunk from the offset the registry reports; 4xx answers are not retried.
+// compressing again. A layer whose own blob the store lacks (a pull that found the layer
+// unpacked already fetched none) goes up as a stored blob of the same diff ID, or else as its
+// files packed into a tar again, gzip-compressed, when that tar is the layer's (same diff ID).
+// Transient failures (connection resets, 5xx) retry with backoff, a failed chunk from the
+// offset the registry reports; 4xx answers are not retried.
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BerthError, InvalidArgumentError, NotFoundError, SystemError } from '../../errors.js';
-import { sha256Digest, type ContentStore } from '../../storage/content.js';
+import { DigestStream, sha256Digest, type ContentStore } from '../../storage/content.js';
+import type { LayerStore } from '../../storage/layers.js';
 import { gzipCompressor } from '../../sys/decompress.js';
 import { blobCompression, buildManifest, manifestFlavour } from '../archive/oci.js';
 import { formatReference, fullName, parseReference, type Reference } from '../reference.js';
-import type { ImageStore } from '../store.js';
-import type { Manifest } from '../types.js';
+import type { ImageLayerRecord, ImageStore } from '../store.js';
+import { mediaTypes, type Manifest } from '../types.js';
 import { backoffMs, isAbort, Repository, repositoryScope, sleep, type RegistryPool } from './client.js';
 import { responseError } from './errors.js';
 import { limiter } from './limiter.js';
@@ -25,6 +29,7 @@ import { drain } from './transport.js';
 
 export interface PushStores {
   content: ContentStore;
+  layers: LayerStore;
   images: ImageStore;
 }
 
@@ -61,14 +66,63 @@ async function gzipBlob(content: ContentStore, digest: string): Promise<string> 
 }
 
 /**
+ * The image's layers, each with a blob in the content store. A layer whose recorded blob is not
+ * stored takes a stored blob of the same diff ID, or else is packed again from its unpacked
+ * files and gzip-compressed, as Docker compresses a layer from its diff; the blob found or
+ * made is recorded on the image, so that it stays stored and the next push or save has it.
+ */
+async function pushableLayers(stores: PushStores, id: string): Promise<ImageLayerRecord[]> {
+  const out: ImageLayerRecord[] = [];
+  for (const [idx, l] of stores.images.imageLayers(id).entries()) {
+    if (l.blob && (await stores.content.has(l.blob))) {
+      out.push(l);
+      continue;
+    }
+    const found = (await stores.images.storedLayerBlob(l.diffId)) ?? (await packLayer(stores, id, l));
+    stores.images.setLayerBlob(id, idx, found.blob, found.mediaType);
+    out.push({ ...l, ...found });
+  }
+  return out;
+}
+
+/**
+ * A layer's tar made again from its unpacked files, gzip-compressed into the content store and
+ * remembered as the gzip form of the tar its diff ID names (so a second push finds it). Only a
+ * tar that hashes to the diff ID will do: one packed differently (another tool's header
+ * encoding or entry order) would not be the layer the image config lists.
+ */
+async function packLayer(stores: PushStores, id: string, layer: ImageLayerRecord): Promise<{ blob: string; mediaType: string }> {
+  const { content, layers, images } = stores;
+  const mediaType = mediaTypes.dockerLayerGzip;
+  const known = await content.gzipOf(layer.diffId);
+  if (known) return { blob: known, mediaType };
+  const missing = `image ${id}: the blob of layer ${layer.diffId} is not in the content store`;
+  let tar: Readable;
+  try {
+    tar = await layers.pack(layer.chainId);
+  } catch (err) {
+    throw new SystemError('layer_blob_missing', `${missing}, nor are its files (${(err as Error).message}), so it cannot be pushed`, { cause: err });
+  }
+  const hasher = new DigestStream();
+  const gzip = gzipCompressor();
+  const [, stored] = await Promise.all([pipeline(tar, hasher, gzip), content.ingest(gzip)]);
+  const packed = hasher.digest();
+  if (packed !== layer.diffId) {
+    if (!images.blobReferenced(stored.digest)) await content.delete(stored.digest);
+    throw new SystemError('layer_blob_missing', `${missing}, and its files pack to a different tar (${packed}), so it cannot be pushed`);
+  }
+  await content.rememberGzip(layer.diffId, stored.digest);
+  return { blob: stored.digest, mediaType };
+}
+
+/**
  * The manifest to push: the image's own when it still describes it (its digest is what others
  * may already refer to), unless it lists an uncompressed layer and no registry has it yet (an
  * import's); else one built for the blobs as stored, uncompressed layers replaced by their gzip
  * form (Docker's v2 schema 2, or OCI when a layer is zstd, which schema 2 cannot express).
  */
-async function manifestForPush(stores: PushStores, id: string): Promise<{ bytes: Buffer; digest: string; mediaType: string; manifest: Manifest }> {
+async function manifestForPush(stores: PushStores, id: string, layers: ImageLayerRecord[]): Promise<{ bytes: Buffer; digest: string; mediaType: string; manifest: Manifest }> {
   const { content, images } = stores;
-  const layers = images.imageLayers(id);
   const compressions = await Promise.all(layers.map((l) => blobCompression(content, l.blob!)));
   const image = images.get(id);
   const stored = image?.manifest;
@@ -267,13 +321,8 @@ export async function pushImage(ref: Reference, pool: RegistryPool, stores: Push
   const img = stores.images.lookup(name);
   if (!img) throw new NotFoundError('image_not_found', `An image does not exist locally with the tag: ${fullName(ref)}:${tag}`);
   const { content, images } = stores;
-  const layers = images.imageLayers(img.id);
-  for (const l of layers) {
-    if (!l.blob || !(await content.has(l.blob))) {
-      throw new SystemError('layer_blob_missing', `image ${img.id}: the blob of layer ${l.diffId} is not in the content store, so it cannot be pushed`);
-    }
-  }
-  const manifest = await manifestForPush(stores, img.id);
+  const layers = await pushableLayers(stores, img.id);
+  const manifest = await manifestForPush(stores, img.id, layers);
   const repo = new Repository(pool.host(ref.domain), ref.path, 'pull,push');
   const mounts = mountSources(images, ref);
   const limit = limiter(opts.maxConcurrentUploads ?? 5);

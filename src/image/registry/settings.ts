@@ -105,6 +105,50 @@ export function parseRegistrySettings(text: string, file: string): RegistrySetti
   };
 }
 
+/** One registry in `info`'s RegistryConfig.IndexConfigs, in Docker's shape. */
+export interface IndexInfo {
+  Name: string;
+  Mirrors: string[];
+  /** False for a registry listed by name in insecure-registries. */
+  Secure: boolean;
+  /** True for Docker Hub only. */
+  Official: boolean;
+}
+
+/** `info`'s RegistryConfig, in the Docker API's shape (RegistryServiceConfig). */
+export interface RegistryServiceConfig {
+  InsecureRegistryCIDRs: string[];
+  IndexConfigs: Record<string, IndexInfo>;
+  /** Docker Hub's mirrors. */
+  Mirrors: string[];
+}
+
+/**
+ * The settings as Docker's daemon reports its own: the insecure ranges (127.0.0.0/8 always),
+ * the registries insecure by name, and each registry's mirrors (Docker Hub's also as Mirrors;
+ * berth's mirrors for other registries under their own IndexConfigs entry).
+ */
+export function registryServiceConfig(settings: Pick<RegistrySettings, 'insecureRegistries' | 'mirrors'>): RegistryServiceConfig {
+  const cidrs: string[] = [];
+  const indexConfigs: Record<string, IndexInfo> = {};
+  for (const entry of [...settings.insecureRegistries, '127.0.0.0/8']) {
+    const cidr = entry.includes('/') ? parseCidr(entry) : undefined;
+    if (cidr) {
+      const text = formatCidr(cidr);
+      if (!cidrs.includes(text)) cidrs.push(text);
+    } else {
+      indexConfigs[entry] = { Name: entry, Mirrors: [], Secure: false, Official: false };
+    }
+  }
+  for (const [domain, urls] of Object.entries(settings.mirrors)) {
+    if (domain === 'docker.io') continue;
+    indexConfigs[domain] = { Name: domain, Mirrors: urls.map((u) => u.href), Secure: indexConfigs[domain]?.Secure ?? true, Official: false };
+  }
+  const hub = (settings.mirrors['docker.io'] ?? []).map((u) => u.href);
+  indexConfigs['docker.io'] = { Name: 'docker.io', Mirrors: hub, Secure: true, Official: true };
+  return { InsecureRegistryCIDRs: cidrs, IndexConfigs: indexConfigs, Mirrors: hub };
+}
+
 /** Docker Hub goes by several names; mirrors and credentials know it as docker.io. */
 export function canonicalDomain(domain: string): string {
   return domain === 'index.docker.io' || domain === 'registry-1.docker.io' ? 'docker.io' : domain;
@@ -152,6 +196,26 @@ function parseCidr(s: string): Cidr | undefined {
   const prefix = Number(len);
   if (prefix > (addr.family === 4 ? 32 : 128)) return undefined;
   return { ...addr, prefix };
+}
+
+/** A range as Go prints a net.IPNet: its network address (host bits cleared), IPv6 compressed. */
+function formatCidr(cidr: Cidr): string {
+  const width = cidr.family === 4 ? 32 : 128;
+  const shift = BigInt(width - cidr.prefix);
+  const bits = (cidr.bits >> shift) << shift;
+  if (cidr.family === 4) return `${[24n, 16n, 8n, 0n].map((s) => String((bits >> s) & 0xffn)).join('.')}/${cidr.prefix}`;
+  const groups = Array.from({ length: 8 }, (_, i) => Number((bits >> BigInt(112 - 16 * i)) & 0xffffn));
+  // RFC 5952: the longest run of two or more zero groups (the first of equals) becomes "::".
+  let best = { start: -1, length: 1 };
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > best.length) best = { start: i, length: j - i };
+    i = j > i ? j : i + 1;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  const text = best.start < 0 ? hex.join(':') : `${hex.slice(0, best.start).join(':')}::${hex.slice(best.start + best.length).join(':')}`;
+  return `${text}/${cidr.prefix}`;
 }
 
 function inCidr(ip: string, cidr: Cidr): boolean {
