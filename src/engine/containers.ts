@@ -36,7 +36,7 @@ import { containerResolvConf, dnsSettings, extraHostEntries, HOST_GATEWAY, hosts
 import { checkRuntime, readHostFacts, resolveDeviceFlag, resolveThrottleDevices } from '../runtime/host-facts.js';
 import { attach as attachSocket, resizeTerminal } from '../runtime/attach.js';
 import { DetachKeyScanner, parseDetachKeys } from '../container/detach-keys.js';
-import { readExitCode, startFailureExitCode, wasOomKilled, type OciRuntime, type RuntimeState } from '../runtime/runtime.js';
+import { readExitCode, startFailureExitCode, wasOomKilled, type CreateResult, type OciRuntime, type RuntimeState } from '../runtime/runtime.js';
 import { buildSpec, DEFAULT_CGROUP_PARENT, specToJson, type OciProcess } from '../runtime/spec.js';
 import type { LayerStore } from '../storage/layers.js';
 import type { ContentStore } from '../storage/content.js';
@@ -853,9 +853,20 @@ export class ContainerService {
     rec.bootId = this.bootId;
     this.store.save(rec);
     mark('prepare: record');
+    // The network comes up while the rootfs is mounted and conmon runs `runc create`, which
+    // only joins the namespace: the interfaces need to be there by the start, not before.
+    let namespaceMade!: () => void;
+    const namespace = new Promise<void>((resolve) => (namespaceMade = resolve));
+    let network: Promise<string | undefined> | undefined;
+    let creating: Promise<CreateResult> | undefined;
     try {
       for (const d of [p.upper, p.merged]) mkdirSync(d, { recursive: true, mode: 0o755 });
       for (const d of [p.work, p.userdata]) mkdirSync(d, { recursive: true, mode: 0o700 });
+      if (isNetworkName(hc.NetworkMode)) {
+        network = this.deps.networks.up(this.networkInfo(rec), namespaceMade);
+        // Awaited below; until then a failure must not count as unhandled.
+        network.catch(() => undefined);
+      }
       rmSync(p.monitor, { recursive: true, force: true });
       mkdirSync(p.monitor, { recursive: true, mode: 0o700 });
       for (const f of MONITOR_BUNDLE_FILES) rmSync(join(p.bundle, f), { force: true });
@@ -882,9 +893,10 @@ export class ContainerService {
         }
       }
       const devices = (hc.Devices ?? []).map((d) => resolveDeviceFlag(`${d.PathOnHost}:${d.PathInContainer}:${d.CgroupPermissions}`));
-      if (isNetworkName(hc.NetworkMode)) {
-        joined.network = await this.deps.networks.up(this.networkInfo(rec));
-        mark('prepare: network');
+      if (network) {
+        const netnsPath = this.deps.networks.netnsPath(rec.id);
+        joined.network = await Promise.race([namespace.then(() => netnsPath), network]);
+        mark('prepare: network namespace');
       }
       const spec = buildSpec(
         specInput(rec.id, rec.config, hc, p, commandLine(rec.config), {
@@ -905,7 +917,7 @@ export class ContainerService {
       writeFileSync(p.configJson, specToJson(spec));
       mark('prepare: OCI spec');
       const maxSize = hc.LogConfig?.Config?.['max-size'];
-      const result = await this.deps.runtime.create({
+      creating = this.deps.runtime.create({
         id: rec.id,
         name: rec.name,
         bundleDir: p.bundle,
@@ -920,12 +932,20 @@ export class ContainerService {
         stdinOnce: rec.config.StdinOnce,
         exitCommand: this.exitCommand(rec, p),
       });
-      mark('prepare: conmon + runc create');
+      // A network failure is the one to report: runc may fail only because of it.
+      const [result] = await Promise.all([creating, network]).catch(async (err) => {
+        await network;
+        throw err;
+      });
+      mark('prepare: conmon + runc create, network');
       rec.book.conmonPid = result.conmonPid;
       rec.book.conmonStart = processStartTime(result.conmonPid) ?? 0;
       rec.state = { ...rec.state, Pid: result.pid };
       this.store.save(rec);
     } catch (err) {
+      // What the network made so far is undone by the teardown only once it has stopped.
+      await network?.catch(() => undefined);
+      await creating?.catch(() => undefined);
       await this.teardown(rec);
       rec.book = { ...rec.book, mounted: false, runtime: false, conmonPid: 0, conmonStart: 0 };
       rec.bootId = '';

@@ -298,16 +298,18 @@ export class NetworkService {
   /**
    * Before the container starts: its network namespace with one interface per attached
    * network (eth0 on the first, which also has the default route). Returns the namespace path
-   * for the OCI spec, or undefined when the container has no networks.
+   * for the OCI spec, or undefined when the container has no networks. `onNamespace` is called
+   * as soon as the namespace exists, before its interfaces do: what only joins the namespace
+   * (`runc create`) need not wait for the rest.
    */
-  async up(info: ContainerNetworkInfo): Promise<string | undefined> {
+  async up(info: ContainerNetworkInfo, onNamespace?: () => void): Promise<string | undefined> {
     const attachments = this.store.attachmentsOfContainer(info.containerId);
     if (attachments.length === 0) return undefined;
     await this.withHostLock(async () => {
       for (const [i, a] of attachments.entries()) {
         const network = this.store.get(a.networkId);
         if (!network) throw new NotFoundError('network_not_found', `network ${a.networkId} not found`);
-        await this.joinLocked(network, a, info, i === 0 ? info.ports : [], i === 0);
+        await this.joinLocked(network, a, info, i === 0 ? info.ports : [], i === 0 ? onNamespace ?? (() => undefined) : undefined);
       }
     });
     return this.netnsPath(info.containerId);
@@ -318,10 +320,11 @@ export class NetworkService {
     const a = this.store.attachmentsOfContainer(info.containerId).find((x) => x.networkId === networkId);
     const network = this.store.get(networkId);
     if (!a || !network) throw new NotFoundError('network_not_found', `network ${networkId} not found`);
-    await this.withHostLock(() => this.joinLocked(network, a, info, [], false));
+    await this.withHostLock(() => this.joinLocked(network, a, info, []));
   }
 
-  private async joinLocked(network: NetworkRecord, a: Attachment, info: ContainerNetworkInfo, ports: PortBinding[], newNetns: boolean): Promise<void> {
+  /** Joins one network; `newNetns` (called once it exists) makes the namespace first. */
+  private async joinLocked(network: NetworkRecord, a: Attachment, info: ContainerNetworkInfo, ports: PortBinding[], newNetns?: () => void): Promise<void> {
     network = await this.installLocked(network);
     const mine = this.store.endpointsOfContainer(info.containerId);
     const used = new Set(mine.map((e) => e.ifname));
@@ -354,8 +357,14 @@ export class NetworkService {
       // One default route per family, through the container's first network that has a way out.
       gateways: network.internal || mine.some((e) => !this.store.get(e.networkId)?.internal) ? [] : network.subnets.map((s) => s.Gateway),
     };
-    if (newNetns) await createNetns(this.netnsPath(info.containerId), iface);
-    else await addInterface(this.netnsPath(info.containerId), iface);
+    if (newNetns) {
+      // createNetns makes the namespace before its first await, so it exists once this returns.
+      const configured = createNetns(this.netnsPath(info.containerId), iface);
+      newNetns();
+      await configured;
+    } else {
+      await addInterface(this.netnsPath(info.containerId), iface);
+    }
     mark('network: namespace and veth');
     if (ep.ports.length) {
       await iptablesRestore(4, publishScript(network, ep.ip, ep.ports, '-A'));
