@@ -252,6 +252,12 @@ export class ContainerStore {
     return out;
   }
 
+  /** The exit code of the container's last `die` event: what is left of it once removed. */
+  lastExitCode(id: string): number | undefined {
+    const code = this.events.lastAttributes('container', 'die', id)?.exitCode;
+    return code === undefined ? undefined : Number(code);
+  }
+
   /** Records a lifecycle event with Docker's actor attributes. */
   event(action: string, rec: Pick<ContainerRecord, 'id' | 'name' | 'imageRef' | 'config'>, extra: Record<string, string> = {}): void {
     const attributes = { ...rec.config.Labels, image: rec.imageRef, name: rec.name, ...extra };

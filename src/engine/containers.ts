@@ -1204,8 +1204,13 @@ export class ContainerService {
     let delay = 5;
     for (;;) {
       const raw = this.store.get(id);
-      // Gone (removed, or --rm after its exit): the last state seen has the exit code.
-      if (!raw) return this.waitResult(last);
+      if (!raw) {
+        // Gone: removed, or --rm after its exit. Another process (conmon's exit command) may
+        // have recorded the exit and removed it since the last look: its die event has the code.
+        const wasRunning = last.state.Status === 'running' || last.state.Status === 'paused' || last.state.Status === 'restarting';
+        const code = wasRunning ? this.store.lastExitCode(id) : undefined;
+        return code === undefined ? this.waitResult(last) : { StatusCode: code };
+      }
       last = await this.sync(raw);
       const running = last.state.Status === 'running' || last.state.Status === 'paused';
       if (condition === 'not-running' && !running && (last.state.Status !== 'removing' || !this.store.get(id))) return this.waitResult(last);

@@ -45,6 +45,14 @@ export class EventLog {
     return rows.map((r) => ({ seq: Number(r.seq), event: toMessage({ ...r, seq: Number(r.seq), time_nano: Number(r.time_nano) }, r.time_nano) }));
   }
 
+  /** The attributes of the newest `type`/`action` event of `actorId`, if any. */
+  lastAttributes(type: string, action: string, actorId: string): Record<string, string> | undefined {
+    const row = this.db
+      .prepare(`SELECT attributes FROM events WHERE type = ? AND action = ? AND actor_id = ? ORDER BY seq DESC LIMIT 1`)
+      .get(type, action, actorId) as { attributes: string } | undefined;
+    return row ? (JSON.parse(row.attributes) as Record<string, string>) : undefined;
+  }
+
   lastSeq(): number {
     const row = this.db.prepare(`SELECT max(seq) AS seq FROM events`).get() as { seq: number | null };
     return row.seq ?? 0;

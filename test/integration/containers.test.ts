@@ -170,6 +170,20 @@ describe('containers', { skip }, () => {
     }
   });
 
+  it("wait reports a --rm container's exit code when its exit command removed it between two looks", async () => {
+    // wait polls the record; conmon's exit command records the exit and removes the container,
+    // often between two polls: the code must not be lost with the record.
+    for (let i = 0; i < 5; i++) {
+      const id = ok(['run', '-d', '--rm', '--network', 'none', 'busybox', 'sh', '-c', `sleep 0.${i + 1}; exit 5`]).trim();
+      try {
+        const r = await berthAsync(root, ['wait', id]);
+        assert.equal(r.stdout, '5\n', `try ${i}: ${r.stderr}`);
+      } finally {
+        removeAll(id);
+      }
+    }
+  });
+
   it('streams stdin with -i and gives a terminal with -t', () => {
     const r = run(['run', '--rm', '-i', 'busybox', 'sh', '-c', 'cat; echo done'], 'hello\nworld\n');
     assert.equal(r.code, 0, r.stderr);
