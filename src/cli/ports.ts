@@ -1,6 +1,7 @@
 // `-p/--publish [ip:][hostPort:]containerPort[/proto]` into Docker's PortBindings and the
-// ExposedPorts it implies (port ranges map one to one: 8000-8001:80-81), and published ports
-// back into text as `ps` and `port` print them.
+// ExposedPorts it implies (port ranges map one to one: 8000-8001:80-81; a host range for one
+// container port is a choice: 8000-8010:80), and published ports back into text as `ps` and
+// `port` print them.
 import { InvalidArgumentError } from '../errors.js';
 
 export interface Published {
@@ -29,13 +30,17 @@ export function parsePublish(specs: string[]): Published {
     const [ip, hostPart] = m[2] === undefined ? ['', m[1] ?? ''] : [m[1] ?? '', m[2]];
     const containerPorts = range(m[3], spec);
     const hostPorts = hostPart ? range(hostPart, spec) : [];
-    if (hostPorts.length && hostPorts.length !== containerPorts.length) {
-      throw new InvalidArgumentError('invalid_flag', `invalid argument "${spec}" for "-p, --publish" flag: port ranges don't match`);
+    // A host range for one container port is where to take a free host port from (Docker keeps
+    // it as HostPort "8000-8010"); other ranges map one to one.
+    const pick = containerPorts.length === 1 && hostPorts.length > 1;
+    if (hostPorts.length && hostPorts.length !== containerPorts.length && !pick) {
+      throw new InvalidArgumentError('invalid_flag', `invalid ranges specified for container and host Ports: ${m[3]} and ${hostPart}`);
     }
     containerPorts.forEach((c, i) => {
       const key = `${c}/${proto}`;
       out.ExposedPorts[key] = {};
-      (out.PortBindings[key] ??= []).push({ HostIp: ip.replace(/^\[|\]$/g, ''), HostPort: hostPorts.length ? String(hostPorts[i]) : '' });
+      const hostPort = pick ? hostPart : hostPorts.length ? String(hostPorts[i]) : '';
+      (out.PortBindings[key] ??= []).push({ HostIp: ip.replace(/^\[|\]$/g, ''), HostPort: hostPort });
     });
   }
   return out;

@@ -690,10 +690,23 @@ function truth(v: unknown): boolean {
  * compact, no trailing newline. encoding/json still escapes U+2028 and U+2029. Object keys
  * keep their insertion order (Go's struct order); docker's list contexts marshal as maps,
  * whose keys Go sorts, so those contexts should be built with their keys in sorted order.
+ * A value with a toJSON method marshals as what it returns (Go's MarshalJSON), and a bigint
+ * (Go's int64, such as a time in nanoseconds) with all its digits.
  */
 function goJson(v: unknown): string {
-  const s = JSON.stringify(v === undefined ? null : v, (_k, x) => (typeof x === 'bigint' ? Number(x) : x)) ?? 'null';
-  return s.replace(/[\u2028\u2029]/g, (c) => (c === '\u2028' ? '\\u2028' : '\\u2029'));
+  return encodeJson(v).replace(/[\u2028\u2029]/g, (c) => (c === '\u2028' ? '\\u2028' : '\\u2029'));
+}
+
+function encodeJson(v: unknown): string {
+  if (typeof v === 'bigint') return v.toString();
+  if (isMap(v) && typeof v.toJSON === 'function') return encodeJson((v.toJSON as () => unknown)());
+  const absent = (x: unknown) => x === undefined || typeof x === 'function' || typeof x === 'symbol';
+  if (Array.isArray(v)) return `[${v.map((e) => (absent(e) ? 'null' : encodeJson(e))).join(',')}]`;
+  if (isMap(v)) {
+    const members = Object.entries(v).filter(([, x]) => !absent(x));
+    return `{${members.map(([k, x]) => `${JSON.stringify(k)}:${encodeJson(x)}`).join(',')}}`;
+  }
+  return JSON.stringify(absent(v) ? null : v);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -718,6 +731,13 @@ function intArg(v: unknown): number {
   if (typeof v === 'number' && Number.isInteger(v)) return v;
   if (v === null || v === undefined) throw new ExecError('invalid value; expected int');
   throw new ExecError(`wrong type for value; expected int; got ${goTypeName(v)}`);
+}
+
+/** Go's validateType for a string: no conversion, unlike the functions' string arguments. */
+function stringValue(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (v === null || v === undefined) throw new ExecError('invalid value; expected string');
+  throw new ExecError(`wrong type for value; expected string; got ${goTypeName(v)}`);
 }
 
 function listArg(v: unknown): unknown[] {
@@ -1238,12 +1258,29 @@ class Executor {
     const value = inherited ? undefined : receiver[name];
     const hasArgs = args.length > 1 || final !== NO_FINAL;
     if (typeof value === 'function') {
-      const argv = args.slice(1).map((a) => this.funcArg(dot, a));
-      if (final !== NO_FINAL) argv.push(final ?? null);
+      // args[0] is the field itself, when the command's arguments are this method's.
+      const params = args.slice(1);
+      const got = params.length + (final === NO_FINAL ? 0 : 1);
+      if (got !== value.length) throw new ExecError(`wrong number of args for ${name}: want ${value.length} got ${got}`);
+      // The methods of docker's format contexts that take arguments (`.Label "key"`) take
+      // strings, so arguments are checked as Go converts them to a string parameter.
+      const argv = params.map((a) => this.stringParam(dot, a));
+      if (final !== NO_FINAL) argv.push(stringValue(final));
       return (value as (...a: unknown[]) => unknown).apply(receiver, argv);
     }
     if (hasArgs) throw new ExecError(`${name} is not a method but has arguments`);
     return value;
+  }
+
+  /** Go's evalArg for a string parameter: a literal must be a string one, anything else a string value. */
+  private stringParam(dot: unknown, a: Arg): string {
+    this.at = a;
+    if (a.kind === 'nil') throw new ExecError('cannot assign nil to string');
+    if (a.kind === 'literal') {
+      if (typeof a.value !== 'string') throw new ExecError(`expected string; found ${this.src.slice(a.pos, a.end)}`);
+      return a.value;
+    }
+    return stringValue(this.arg(dot, a));
   }
 
   /** An argument's value; a missing one passes to functions as nil, as Go converts it. */

@@ -11,6 +11,11 @@ export const LOCALHOST_ENTRIES = [
   'ff02::2\tip6-allrouters',
 ];
 
+/** The name a container's own hosts entry gives first: Docker's FQDN, the host name with the --domainname. */
+export function fqdn(hostname: string, domainname: string): string {
+  return domainname ? `${hostname}.${domainname}` : hostname;
+}
+
 function hostFile(path: string): string {
   try {
     return readFileSync(path, 'utf8');

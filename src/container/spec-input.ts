@@ -29,6 +29,11 @@ export interface SpecContext {
   throttle?: ThrottleInput;
   /** Host path of the init binary for --init. */
   initPath?: string;
+  /**
+   * The container whose /etc/hostname, /etc/hosts and /etc/resolv.conf are bound: with
+   * --network container:<x>, <x>'s, as Docker shares them along with the network. Default: its own.
+   */
+  etcFrom?: ContainerPaths;
 }
 
 export interface ThrottleInput {
@@ -92,10 +97,11 @@ export function specInput(
   const mounts = [...ctx.mounts, ...tmpfsMounts(hc)];
   const taken = new Set([...mounts.map((m) => m.destination.replace(/\/+$/, '')), ...Object.keys(hc.Tmpfs ?? {})]);
   const readonly = hc.ReadonlyRootfs ?? false;
+  const etcFrom = ctx.etcFrom ?? paths;
   const etc: MountInput[] = [
-    { type: 'bind', source: paths.resolvConf, destination: '/etc/resolv.conf', readonly },
-    { type: 'bind', source: paths.hostname, destination: '/etc/hostname', readonly },
-    { type: 'bind', source: paths.hosts, destination: '/etc/hosts', readonly },
+    { type: 'bind', source: etcFrom.resolvConf, destination: '/etc/resolv.conf', readonly },
+    { type: 'bind', source: etcFrom.hostname, destination: '/etc/hostname', readonly },
+    { type: 'bind', source: etcFrom.hosts, destination: '/etc/hosts', readonly },
   ];
   const env = config.Env.some((kv) => kv.startsWith('HOME=')) ? config.Env : [...config.Env, `HOME=${ctx.user.home || '/'}`];
   const utsHost = hc.UTSMode === 'host';
@@ -110,7 +116,7 @@ export function specInput(
     cwd: config.WorkingDir || '/',
     user: { uid: ctx.user.uid, gid: ctx.user.gid, additionalGids: ctx.user.additionalGids },
     tty: config.Tty,
-    ...(utsHost ? {} : { hostname: config.Hostname }),
+    ...(utsHost ? {} : { hostname: config.Hostname, domainname: config.Domainname }),
     readonlyRootfs: readonly,
     privileged: hc.Privileged ?? false,
     capAdd: hc.CapAdd ?? [],

@@ -199,6 +199,11 @@ export class ContainerStore {
       .run(JSON.stringify(rec.state), JSON.stringify(rec.book), rec.bootId, rec.id);
   }
 
+  /** Writes a changed Config (the names a container takes from the one whose network it joins). */
+  saveConfig(rec: Pick<ContainerRecord, 'id' | 'config'>): void {
+    this.db.prepare(`UPDATE containers SET config = ? WHERE id = ?`).run(JSON.stringify(rec.config), rec.id);
+  }
+
   /** Writes a changed HostConfig (`update`). */
   saveHostConfig(rec: Pick<ContainerRecord, 'id' | 'hostConfig'>): void {
     this.db.prepare(`UPDATE containers SET host_config = ? WHERE id = ?`).run(JSON.stringify(rec.hostConfig), rec.id);
@@ -238,6 +243,23 @@ export class ContainerStore {
          ORDER BY c.created, c.rowid`,
       )
       .all(name) as { id: string }[];
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * Containers that may have the volume mounted now: their bookkeeping says the rootfs is
+   * mounted or a runtime container exists, in boot `bootId` ('' is a stopped container's,
+   * which `cp` mounts without starting it); oldest first.
+   */
+  activeUsersOfVolume(name: string, bootId: string): string[] {
+    const rows = this.db
+      .prepare(
+        `SELECT DISTINCT c.id FROM containers c, json_each(c.mounts) m
+         WHERE json_extract(m.value, '$.type') = 'volume' AND json_extract(m.value, '$.source') = ?
+           AND (json_extract(c.book, '$.mounted') OR json_extract(c.book, '$.runtime')) AND c.boot_id IN (?, '')
+         ORDER BY c.created, c.rowid`,
+      )
+      .all(name, bootId) as { id: string }[];
     return rows.map((r) => r.id);
   }
 

@@ -1,7 +1,8 @@
 // Resolving `--user name|uid[:group|gid]` and `--group-add` against the container's own
 // /etc/passwd and /etc/group, with the rules of runc's libcontainer/user (which Docker uses):
 // a numeric user absent from passwd is still valid, a name must exist, and a user given by
-// name gets the supplementary groups that list it as a member.
+// name gets the supplementary groups that list it as a member. As Docker's, the primary group
+// is also the first supplementary group.
 import { InvalidArgumentError } from '../errors.js';
 
 export interface PasswdEntry {
@@ -82,8 +83,10 @@ export function resolveUser(spec: string, groupAdd: readonly string[], passwd: s
     if (entry) user.gid = entry.gid;
     else if (isNumeric(groupPart)) user.gid = Number(groupPart);
     else throw new InvalidArgumentError('group_not_found', `unable to find group ${groupPart}: no matching entries in group file`);
-  } else if (matchedName !== undefined) {
-    for (const g of groups) if (g.members.includes(matchedName) && g.gid !== user.gid) user.additionalGids.push(g.gid);
+  }
+  user.additionalGids.push(user.gid);
+  if (groupPart === '' && matchedName !== undefined) {
+    for (const g of groups) if (g.members.includes(matchedName) && !user.additionalGids.includes(g.gid)) user.additionalGids.push(g.gid);
   }
 
   for (const add of groupAdd) {

@@ -132,7 +132,15 @@ export class ContainerExecs {
     if (rec.state.Status !== 'running') throw new ConflictError('container_not_running', `Container ${rec.id} is not running`);
     if (e.Running || e.ExitCode !== null) throw new ConflictError('exec_already_started', `Error: Exec command ${execId} has already run`);
     const p = this.deps.containerPaths(rec.id);
-    const proc = this.execProcess(rec, e.config);
+    let proc: OciProcess;
+    try {
+      proc = this.execProcess(rec, e.config);
+    } catch (err) {
+      // As Docker's: an exec that cannot be set up (a user not in the container's passwd) could
+      // not be invoked, 126.
+      this.saveExec({ ...e, Running: false, ExitCode: 126 });
+      throw new ExecStartError('exec_setup_failed', (err as Error).message, 126);
+    }
     this.deps.store.event(`exec_start: ${e.config.Cmd.join(' ')}`, rec, { execID: execId });
     const dir = p.execDir(execId);
     if (opts.Detach || !opts.stdio) {
@@ -247,16 +255,19 @@ export class ContainerExecs {
     const proc: OciProcess = { ...spec.process, args: body.Cmd, terminal: body.Tty ?? false };
     // The container's own initial terminal size is not the exec's.
     delete (proc as { consoleSize?: unknown }).consoleSize;
-    // As Docker's: a terminal comes with TERM, which the exec's own -e may override.
-    if (body.Tty && !proc.env.some((v) => v.startsWith('TERM='))) proc.env = [...proc.env, 'TERM=xterm'];
-    if (body.Env?.length) proc.env = mergeEnv(proc.env, body.Env);
-    if (body.WorkingDir) proc.cwd = body.WorkingDir;
     if (body.User) {
       const u = resolveUser(body.User, rec.hostConfig.GroupAdd ?? [], readFileInRoot(p.merged, '/etc/passwd'), readFileInRoot(p.merged, '/etc/group'));
       proc.user = { uid: u.uid, gid: u.gid, ...(u.additionalGids.length ? { additionalGids: u.additionalGids } : {}) };
       const caps = proc.capabilities;
       proc.capabilities = u.uid === 0 ? { bounding: caps.bounding, effective: [...caps.bounding], permitted: [...caps.bounding] } : { bounding: caps.bounding, effective: [], permitted: [] };
+      // The HOME berth gave the container's user is not this user's; one the container's
+      // config sets (the image's or run's -e) stays, as does the exec's own -e below.
+      if (!rec.config.Env.some((kv) => kv.startsWith('HOME='))) proc.env = mergeEnv(proc.env, [`HOME=${u.home || '/'}`]);
     }
+    // As Docker's: a terminal comes with TERM, which the exec's own -e may override.
+    if (body.Tty && !proc.env.some((v) => v.startsWith('TERM='))) proc.env = [...proc.env, 'TERM=xterm'];
+    if (body.Env?.length) proc.env = mergeEnv(proc.env, body.Env);
+    if (body.WorkingDir) proc.cwd = body.WorkingDir;
     if (body.Privileged) {
       const all = capabilitiesFromMask(readCapabilityBoundingSet());
       proc.capabilities = { bounding: all, effective: proc.user.uid === 0 ? all : [], permitted: proc.user.uid === 0 ? all : [] };

@@ -385,6 +385,7 @@ export class ContainerFiles {
     } finally {
       root?.close();
       await this.deps.layers.unmount(p.merged);
+      if (mounts) await this.deps.volumes.release(rec.mounts.filter((m) => m.type === 'volume').map((m) => m.source), rec.id);
       rec.book = { ...rec.book, mounted: false };
       this.deps.store.save(rec);
     }
@@ -394,7 +395,7 @@ export class ContainerFiles {
   private async mountVolumes(rec: ContainerRecord, root: RootDir): Promise<void> {
     const ordered = [...rec.mounts].sort((a, b) => a.destination.split('/').length - b.destination.split('/').length);
     for (const m of ordered) {
-      const source = m.type === 'volume' ? (await this.deps.volumes.forContainer(m.source)).mountpoint : m.source;
+      const source = m.type === 'volume' ? (await this.deps.volumes.mountFor(m.source)).mountpoint : m.source;
       const st = fs.statSync(source, { throwIfNoEntry: false });
       if (!st) continue;
       let target: number;

@@ -16,7 +16,7 @@ import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { commandLine, commandString, mergeConfig, namespaceMode, normalizeHostConfig } from '../container/config.js';
-import { hostsFile, resolvConfFile } from '../container/etc-files.js';
+import { fqdn, hostsFile, resolvConfFile } from '../container/etc-files.js';
 import { readLog } from '../container/logs.js';
 import { randomName, validName } from '../container/names.js';
 import { ContainerPaths, MONITOR_BUNDLE_FILES } from '../container/paths.js';
@@ -494,7 +494,7 @@ export class ContainerService {
     return {
       containerId: rec.id,
       name: rec.name,
-      hostname: rec.config.Hostname || rec.id.slice(0, 12),
+      hostname: fqdn(rec.config.Hostname || rec.id.slice(0, 12), rec.config.Domainname),
       hostsPath: p.hosts,
       resolvConfPath: p.resolvConf,
       dns: dnsSettings(rec.hostConfig),
@@ -526,6 +526,7 @@ export class ContainerService {
     const rec = await this.get(ref);
     const networks = this.networks(rec);
     const p = this.paths(rec.id);
+    const etc = this.paths(this.networkOwner(rec)?.id ?? rec.id);
     const argv = commandLine(rec.config);
     const lowers = (() => {
       const top = this.deps.images.get(rec.imageId)?.topLayer;
@@ -543,9 +544,9 @@ export class ContainerService {
       Args: argv.slice(1),
       State: rec.state,
       Image: rec.imageId,
-      ResolvConfPath: p.resolvConf,
-      HostnamePath: p.hostname,
-      HostsPath: p.hosts,
+      ResolvConfPath: etc.resolvConf,
+      HostnamePath: etc.hostname,
+      HostsPath: etc.hosts,
       LogPath: p.log,
       Name: '/' + rec.name,
       RestartCount: rec.book.restartCount,
@@ -708,6 +709,8 @@ export class ContainerService {
       await this.deps.networks.leave(rec.id);
     }
     if (rec.book.mounted) await this.deps.layers.unmount(p.merged);
+    // Once nothing of the container runs: the last user's end unmounts a volume's filesystem.
+    await this.deps.volumes.release(rec.mounts.filter((m) => m.type === 'volume').map((m) => m.source), rec.id);
     rmSync(p.monitor, { recursive: true, force: true });
     for (const f of MONITOR_BUNDLE_FILES) rmSync(join(p.bundle, f), { force: true });
   }
@@ -849,6 +852,13 @@ export class ContainerService {
     const p = this.paths(rec.id);
     const hc = rec.hostConfig;
     const joined = this.joinedNamespaces(rec);
+    // As Docker's: a container on another's network takes its names too (hostname, domain name
+    // and the /etc files), as they are when it starts.
+    const owner = this.networkOwner(rec);
+    if (owner && (rec.config.Hostname !== owner.config.Hostname || rec.config.Domainname !== owner.config.Domainname)) {
+      rec.config = { ...rec.config, Hostname: owner.config.Hostname, Domainname: owner.config.Domainname };
+      this.store.saveConfig(rec);
+    }
     rec.book = { ...rec.book, mounted: true, runtime: true, conmonPid: 0, conmonStart: 0 };
     rec.bootId = this.bootId;
     this.store.save(rec);
@@ -907,6 +917,7 @@ export class ContainerService {
           mounts: mountInputs(rec.mounts, (name) => volumeDirs.get(name)!),
           throttle: resolveThrottleDevices(hc),
           ...(hc.Init ? { initPath: findInitBinary() } : {}),
+          ...(owner ? { etcFrom: this.paths(owner.id) } : {}),
         }),
       );
       const size = hc.ConsoleSize;
@@ -959,17 +970,17 @@ export class ContainerService {
   }
 
   /**
-   * Makes sure the container's volumes exist and, at the first start, fills each new empty
-   * one from what the image has at its destination (Docker's copy of image content into a
-   * volume; not with nocopy). The rootfs is mounted and nothing runs in it yet. Returns each
-   * volume's data directory.
+   * Makes sure the container's volumes exist, with the filesystems their options name mounted,
+   * and, at the first start, fills each new empty one from what the image has at its
+   * destination (Docker's copy of image content into a volume; not with nocopy). The rootfs is
+   * mounted and nothing runs in it yet. Returns each volume's data directory.
    */
   private async prepareVolumes(rec: ContainerRecord, p: ContainerPaths): Promise<Map<string, string>> {
     const dirs = new Map<string, string>();
     let copied = false;
     for (const m of rec.mounts) {
       if (m.type !== 'volume') continue;
-      const { mountpoint } = await this.deps.volumes.forContainer(m.source);
+      const { mountpoint } = await this.deps.volumes.mountFor(m.source);
       dirs.set(m.source, mountpoint);
       if (!m.copyData) continue;
       m.copyData = false;
@@ -1005,6 +1016,17 @@ export class ContainerService {
     if (!existsSync(FLOCK)) return cleanup;
     const script = `${FLOCK} --nonblock --conflict-exit-code 99 "$0" true; [ $? -eq 99 ] || exec "$@"`;
     return ['/bin/sh', '-c', script, p.attachedLock, ...cleanup];
+  }
+
+  /** The container whose network namespace this one joins (--network container:<x>), while it exists. */
+  private networkOwner(rec: ContainerRecord): ContainerRecord | undefined {
+    const mode = rec.hostConfig.NetworkMode ?? '';
+    if (!mode.startsWith('container:')) return undefined;
+    try {
+      return this.store.resolve(mode.slice('container:'.length));
+    } catch {
+      return undefined;
+    }
   }
 
   /** The namespace files of the containers named by container:<x> modes; they must be running. */
@@ -1204,20 +1226,29 @@ export class ContainerService {
     let delay = 5;
     for (;;) {
       const raw = this.store.get(id);
-      if (!raw) {
-        // Gone: removed, or --rm after its exit. Another process (conmon's exit command) may
-        // have recorded the exit and removed it since the last look: its die event has the code.
-        const wasRunning = last.state.Status === 'running' || last.state.Status === 'paused' || last.state.Status === 'restarting';
-        const code = wasRunning ? this.store.lastExitCode(id) : undefined;
-        return code === undefined ? this.waitResult(last) : { StatusCode: code };
-      }
+      // Gone: removed, or --rm after its exit.
+      if (!raw) return this.removedResult(id, last);
       last = await this.sync(raw);
       const running = last.state.Status === 'running' || last.state.Status === 'paused';
-      if (condition === 'not-running' && !running && (last.state.Status !== 'removing' || !this.store.get(id))) return this.waitResult(last);
+      if (condition === 'not-running' && !running) {
+        if (last.state.Status !== 'removing') return this.waitResult(last);
+        // sync found it removed by another process while it waited for the lock.
+        if (!this.store.get(id)) return this.removedResult(id, raw);
+      }
       if (condition === 'next-exit' && !running && last.state.FinishedAt !== firstFinish) return this.waitResult(last);
       await sleep(delay);
       delay = Math.min(delay * 2, 100);
     }
+  }
+
+  /**
+   * The result for a container removed since `seen` was read. Another process (conmon's exit
+   * command) may have recorded its exit and removed it in between: then its die event has the code.
+   */
+  private removedResult(id: string, seen: ContainerRecord): { StatusCode: number; Error?: { Message: string } } {
+    const exitUnseen = seen.state.Status === 'running' || seen.state.Status === 'paused' || seen.state.Status === 'restarting';
+    const code = exitUnseen ? this.store.lastExitCode(id) : undefined;
+    return code === undefined ? this.waitResult(seen) : { StatusCode: code };
   }
 
   private waitResult(rec: ContainerRecord): { StatusCode: number; Error?: { Message: string } } {
@@ -1271,6 +1302,7 @@ export class ContainerService {
       }
       const old = rec.name;
       this.store.rename(rec.id, name);
+      await this.deps.networks.rename(rec.id, name);
       this.store.event('rename', { ...rec, name }, { oldName: '/' + old });
     });
   }

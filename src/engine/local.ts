@@ -10,7 +10,7 @@ import { CRUN_PATH, OciRuntime } from '../runtime/runtime.js';
 import { ContentStore } from '../storage/content.js';
 import { openDb, type Db } from '../storage/db.js';
 import { LayerStore } from '../storage/layers.js';
-import { backingFilesystem, cgroupVersion, kernelVersion, operatingSystem } from '../sys/host.js';
+import { backingFilesystem, bootId, cgroupVersion, kernelVersion, operatingSystem } from '../sys/host.js';
 import { apiVersion, berthVersion, minApiVersion } from '../version.js';
 import type {
   AttachOptions,
@@ -55,6 +55,7 @@ export class LocalEngine implements Engine {
     stores: ImageStores;
     images: ImageService;
     containers: ContainerService;
+    containerStore: ContainerStore;
     volumes: VolumeService;
     networks: NetworkService;
     events: EventLog;
@@ -78,7 +79,12 @@ export class LocalEngine implements Engine {
     const paths = { root: resolve(this.paths.root), runroot: resolve(this.paths.runroot) };
     const containerStore = new ContainerStore(db);
     const events = new EventLog(db);
-    const volumes = new VolumeService(new VolumeStore(this.paths.root, db), (name) => containerStore.usersOfVolume(name), events);
+    const volumes = new VolumeService(
+      new VolumeStore(this.paths.root, db),
+      { all: (name) => containerStore.usersOfVolume(name), active: (name) => containerStore.activeUsersOfVolume(name, bootId()) },
+      paths.runroot,
+      events,
+    );
     const networks = new NetworkService(new NetworkStore(db), paths, events, (id) => containerStore.get(id)?.hostConfig.ExtraHosts);
     const containers = new ContainerService({
       paths,
@@ -103,6 +109,7 @@ export class LocalEngine implements Engine {
       stores,
       images: new ImageService(stores, (id) => containers.usersOfImage(id)),
       containers,
+      containerStore,
       volumes,
       networks,
       events,
@@ -249,7 +256,12 @@ export class LocalEngine implements Engine {
     yield* (await this.open()).containers.logs(id, opts);
   }
   async containerAttach(id: string, opts: AttachOptions) {
-    return (await this.open()).containers.attach(id, opts);
+    const { containers, containerStore } = await this.open();
+    const attachment = await containers.attach(id, opts);
+    // As Docker's daemon: each client that attaches (run without -d, start -a, attach) is an event.
+    const rec = containerStore.lookup(id);
+    if (rec) containerStore.event('attach', rec);
+    return attachment;
   }
   async containerPrune(opts?: { filters?: Filters }) {
     return (await this.open()).containers.prune(opts);

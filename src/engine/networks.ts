@@ -20,7 +20,7 @@ import { checkStatic, chooseSubnet, contains, defaultGateway, defaultPools, form
 import { poolOf, type Attachment, type EndpointRecord, type NetworkRecord, type NetworkStore, type SubnetConfig } from '../network/store.js';
 import type { PortBinding } from '../network/ports.js';
 import { lock } from '../sys/lock.js';
-import { addInterface, berthBridges, createNetns, ensureBridge, hostRouteCidrs, hostRoutes, iptablesRestore, iptablesSave, linkExists, removeLink, removeNetns } from '../sys/net.js';
+import { addInterface, berthBridges, createNetns, ensureBridge, hostRouteCidrs, hostRoutes, iptablesRestore, iptablesSave, linkExists, portBindRefusal, removeLink, removeNetns } from '../sys/net.js';
 import { mark } from '../timing.js';
 import type { Filters } from './engine.js';
 import { checkFilterKeys, labelsMatch, parseTimestamp } from './filters.js';
@@ -345,6 +345,7 @@ export class NetworkService {
       },
       { ip: a.ipv4 ?? undefined, ipv6: a.ipv6 ?? undefined },
       macFor,
+      portBindRefusal,
     );
     mark('network: address');
     const prefixOf = (family: 4 | 6) => parseCidr(network.subnets.find((s) => parseCidr(s.Subnet).family === family)!.Subnet).prefix;
@@ -472,6 +473,17 @@ export class NetworkService {
     mark('network: teardown');
   }
 
+  /**
+   * `rename`: the container's endpoints take its new name, and the hosts files on its user
+   * networks list that name instead of the old one, as Docker resolves it. A stopped container
+   * has no endpoints; it joins under the new name when it starts.
+   */
+  async rename(containerId: string, name: string): Promise<void> {
+    this.store.renameEndpoints(containerId, name);
+    const named = this.endpointsOf(containerId).filter((x) => x.network.name !== DEFAULT_NETWORK);
+    if (named.length) await this.withHostLock(async () => named.forEach((x) => this.rewriteHosts(x.network)));
+  }
+
   private async withHostLock<T>(fn: () => Promise<T>): Promise<T> {
     const held = await lock(HOST_LOCK, LOCK_WAIT_MS);
     if (!held) throw new SystemError('network_lock', 'timed out waiting for the host network lock');
@@ -494,14 +506,17 @@ export class NetworkService {
   private rewriteHostsOf(containerId: string): void {
     const mine = this.store.endpointsOfContainer(containerId);
     if (mine.length === 0) return;
-    const self: HostEntry[] = mine.map((m) => ({ ip: m.ip, names: [m.hostname] }));
+    // An endpoint on an IPv6 network has a line per address, IPv4's first as in the container's
+    // own lines of Docker's file, so that its name resolves in both families.
+    const lines = (e: EndpointRecord, names: string[]): HostEntry[] => [{ ip: e.ip, names }, ...(e.ipv6 ? [{ ip: e.ipv6, names }] : [])];
+    const self = mine.flatMap((m) => lines(m, [m.hostname]));
     const peers: HostEntry[] = [];
     for (const m of mine) {
       const net = this.store.get(m.networkId);
       if (!net || net.name === DEFAULT_NETWORK) continue;
       for (const p of this.store.endpointsOf(net.id)) {
         if (p.containerId === containerId) continue;
-        peers.push({ ip: p.ip, names: [p.name, ...p.aliases, p.containerId.slice(0, 12)] });
+        peers.push(...lines(p, [p.name, ...p.aliases, p.containerId.slice(0, 12)]));
       }
     }
     // host-gateway: the gateway of the first network, an address of the host that is there as

@@ -8,8 +8,9 @@ export interface EventMessage {
   Actor: { ID: string; Attributes: Record<string, string> };
   scope: 'local';
   time: number;
-  timeNano: number;
-  /** Pre-API-1.22 fields docker still sends for containers. */
+  /** Go's int64: nanoseconds since the epoch are past what a number holds exactly. */
+  timeNano: bigint;
+  /** Pre-API-1.22 fields docker still sends for containers and images (`from`: containers only). */
   status?: string;
   id?: string;
   from?: string;
@@ -61,7 +62,12 @@ export class EventLog {
 
 function toMessage(r: EventRow, timeNano: bigint): EventMessage {
   const attributes = JSON.parse(r.attributes) as Record<string, string>;
-  const legacy = r.type === 'container' ? { status: r.action, id: r.actor_id, from: attributes.image ?? '' } : {};
+  const legacy =
+    r.type === 'container'
+      ? { status: r.action, id: r.actor_id, from: attributes.image ?? '' }
+      : r.type === 'image'
+        ? { status: r.action, id: r.actor_id }
+        : {};
   return {
     ...legacy,
     Type: r.type,
@@ -69,6 +75,6 @@ function toMessage(r: EventRow, timeNano: bigint): EventMessage {
     Actor: { ID: r.actor_id, Attributes: attributes },
     scope: 'local',
     time: Number(timeNano / 1_000_000_000n),
-    timeNano: Number(timeNano),
+    timeNano,
   };
 }

@@ -3,10 +3,11 @@
 //
 // Name resolution is by hosts file, not by a DNS server: each container's hosts file lists every
 // other endpoint of its user-defined networks (name, aliases, short id), and all of them are
-// rewritten when an endpoint joins or leaves. No process runs for it (berth has no daemon to
-// host aardvark-dns or Docker's embedded resolver); the price is that names are only known to
-// programs that read /etc/hosts (all libc resolvers do; `nslookup`/`dig` query DNS and will
-// not see them), and there is no round-robin over aliases shared by several containers.
+// rewritten when an endpoint joins or leaves, or its container is renamed. No process runs for
+// it (berth has no daemon to host aardvark-dns or Docker's embedded resolver); the price is that
+// names are only known to programs that read /etc/hosts (all libc resolvers do; `nslookup`/`dig`
+// query DNS and will not see them), and there is no round-robin over aliases shared by several
+// containers.
 import { isIP } from 'node:net';
 import { LOCALHOST_ENTRIES } from '../container/etc-files.js';
 
@@ -22,9 +23,14 @@ export function hostsLine(e: HostEntry): string {
   return `${e.ip}\t${[...new Set(e.names)].join(' ')}`;
 }
 
-/** As Docker orders them: localhost, the --add-host entries, the container itself, its peers. */
+/**
+ * As Docker orders them: localhost, the --add-host entries, the container itself, its peers.
+ * The container's own entries name its host name, which Docker writes as the FQDN followed by
+ * the bare host name when it has a domain (`-h foo.bar.com`, or `-h foo --domainname bar.com`).
+ */
 export function renderHosts(self: HostEntry[], peers: HostEntry[], extra: HostEntry[] = []): string {
-  return [...LOCALHOST_ENTRIES, ...[...extra, ...self, ...peers].map(hostsLine)].join('\n') + '\n';
+  const own = self.map((e) => ({ ip: e.ip, names: e.names.flatMap((n) => [n, n.split('.')[0]]) }));
+  return [...LOCALHOST_ENTRIES, ...[...extra, ...own, ...peers].map(hostsLine)].join('\n') + '\n';
 }
 
 /**

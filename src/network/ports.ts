@@ -1,13 +1,17 @@
 // Published ports: Docker's PortBindings turned into concrete bindings (a host port chosen for
-// "-p 80"); the DNAT rules they need are in firewall.ts.
-import { InvalidArgumentError } from '../errors.js';
+// "-p 80" and "-p 8000-8010:80", one that neither another endpoint nor a host process has); the
+// DNAT rules they need are in firewall.ts.
+import { isIPv4 } from 'node:net';
+import { InvalidArgumentError, SystemError } from '../errors.js';
 
 export interface PortBinding {
   proto: 'tcp' | 'udp' | 'sctp';
   /** '' for every address of the host. */
   hostIp: string;
-  /** 0 until allocated: then a free port from the ephemeral range. */
+  /** 0 until allocated: then a free port from the ephemeral range, or from hostPort..hostPortEnd. */
   hostPort: number;
+  /** The last port of a host range (-p 8000-8010:80) to take the first free one of; gone once allocated. */
+  hostPortEnd?: number;
   containerPort: number;
 }
 
@@ -20,6 +24,15 @@ function port(text: string, what: string): number {
   return n;
 }
 
+/** A HostPort: one port, or a range (8000-8010) as Docker's CLI stores it for a single container port. */
+function hostPorts(text: string): Pick<PortBinding, 'hostPort' | 'hostPortEnd'> {
+  const dash = text.indexOf('-');
+  if (dash < 0) return { hostPort: port(text, 'host') };
+  const [first, last] = [port(text.slice(0, dash), 'host'), port(text.slice(dash + 1), 'host')];
+  if (last < first) throw new InvalidArgumentError('invalid_port', `invalid hostPort: ${text}`);
+  return first === last ? { hostPort: first } : { hostPort: first, hostPortEnd: last };
+}
+
 export function bindingsOf(pb: PortBindings | undefined | null): PortBinding[] {
   const out: PortBinding[] = [];
   for (const [key, list] of Object.entries(pb ?? {})) {
@@ -28,10 +41,11 @@ export function bindingsOf(pb: PortBindings | undefined | null): PortBinding[] {
     for (const b of list?.length ? list : [{}]) {
       const hostIp = b.HostIp === '0.0.0.0' ? '' : (b.HostIp ?? '');
       if (hostIp.includes(':')) throw new InvalidArgumentError('invalid_port', `publishing on IPv6 host addresses is not supported yet: ${hostIp}`);
+      if (hostIp && !isIPv4(hostIp)) throw new InvalidArgumentError('invalid_port', `invalid IP address: ${hostIp}`);
       out.push({
         proto: (m[2] ?? 'tcp') as PortBinding['proto'],
         hostIp,
-        hostPort: b.HostPort ? port(b.HostPort, 'host') : 0,
+        ...(b.HostPort ? hostPorts(b.HostPort) : { hostPort: 0 }),
         containerPort: port(m[1], 'container'),
       });
     }
@@ -42,23 +56,45 @@ export function bindingsOf(pb: PortBindings | undefined | null): PortBinding[] {
 /** Docker's ephemeral range for "-p 80". */
 export const EPHEMERAL = { first: 49153, last: 65535 };
 
-/** Gives every binding without a host port the lowest free one. */
-export function allocatePorts(wanted: PortBinding[], taken: PortBinding[]): PortBinding[] {
-  const busy = new Set(taken.map((t) => `${t.proto}/${t.hostPort}`));
+/**
+ * Why the host would not let a process listen on `port` (a test bind: another process has it,
+ * or `ip` is none of the host's addresses), or undefined when it would. `ip` '' is every address.
+ */
+export type HostPortProbe = (proto: 'tcp' | 'udp', ip: string, port: number) => { code: string; text: string } | undefined;
+
+/**
+ * Gives every binding a host port that no other endpoint (`taken`) and no host process holds:
+ * the one asked for, the first free one of its range, or the lowest free one of the ephemeral
+ * range. `endpoint` ("name (id)") is for Docker's error messages. berth publishes with DNAT
+ * and holds no socket, so the host check is what keeps it from taking a host service's
+ * port; a process that binds the port later is not noticed.
+ */
+export function allocatePorts(wanted: PortBinding[], taken: PortBinding[], probe: HostPortProbe = () => undefined, endpoint = ''): PortBinding[] {
+  // Docker's words, its userland proxy included, which berth has not: what reads them finds them.
+  const failed = (why: string) => new SystemError('port_allocated', `driver failed programming external connectivity on endpoint ${endpoint}: ${why}`);
   const out: PortBinding[] = [];
   for (const w of wanted) {
-    if (w.hostPort !== 0) {
-      const clash = taken.find((t) => t.proto === w.proto && t.hostPort === w.hostPort && (!t.hostIp || !w.hostIp || t.hostIp === w.hostIp));
-      if (clash) throw new InvalidArgumentError('port_allocated', `Bind for ${w.hostIp || '0.0.0.0'}:${w.hostPort} failed: port is already allocated`);
-      out.push(w);
-    } else {
-      let p = EPHEMERAL.first;
-      while (busy.has(`${w.proto}/${p}`)) p++;
-      if (p > EPHEMERAL.last) throw new InvalidArgumentError('port_allocated', 'no free host port in the ephemeral range');
-      out.push({ ...w, hostPort: p });
+    const [first, last] = w.hostPort === 0 ? [EPHEMERAL.first, EPHEMERAL.last] : [w.hostPort, w.hostPortEnd ?? w.hostPort];
+    const fixed = first === last;
+    let chosen: PortBinding | undefined;
+    let refused: string | undefined;
+    for (let p = first; p <= last && !chosen; p++) {
+      const b: PortBinding = { proto: w.proto, hostIp: w.hostIp, hostPort: p, containerPort: w.containerPort };
+      if (taken.some((t) => t.proto === b.proto && t.hostPort === p && (!t.hostIp || !b.hostIp || t.hostIp === b.hostIp))) {
+        if (fixed) throw failed(`Bind for ${b.hostIp || '0.0.0.0'}:${p} failed: port is already allocated`);
+        continue;
+      }
+      const refusal = b.proto === 'sctp' ? undefined : probe(b.proto, b.hostIp, p);
+      if (!refusal) chosen = b;
+      else {
+        refused = `Error starting userland proxy: listen ${b.proto}4 ${b.hostIp || '0.0.0.0'}:${p}: bind: ${refusal.text}`;
+        // Another port of the range may be free; an address the host does not have is not.
+        if (fixed || refusal.code !== 'EADDRINUSE') throw failed(refused);
+      }
     }
-    busy.add(`${w.proto}/${out[out.length - 1].hostPort}`);
-    taken = [...taken, out[out.length - 1]];
+    if (!chosen) throw failed(refused ?? 'all ports are allocated');
+    out.push(chosen);
+    taken = [...taken, chosen];
   }
   return out;
 }

@@ -3,7 +3,7 @@
 import type { Db } from '../storage/db.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { checkStatic, nextFree, parseCidr, type Pool } from './ipam.js';
-import { allocatePorts, type PortBinding } from './ports.js';
+import { allocatePorts, type HostPortProbe, type PortBinding } from './ports.js';
 
 export interface SubnetConfig {
   Subnet: string;
@@ -172,14 +172,16 @@ export class NetworkStore {
   }
 
   /**
-   * Allocates the endpoint's addresses and records it in one IMMEDIATE transaction: two
-   * berth processes never see the same free address.
+   * Allocates the endpoint's addresses and host ports (`probe` tells which the host has free)
+   * and records it in one IMMEDIATE transaction: two berth processes never see the same free
+   * address or port.
    */
   allocate(
     network: NetworkRecord,
     ep: Omit<EndpointRecord, 'ip' | 'ipv6' | 'mac' | 'networkId'> & { mac?: string },
     wanted: { ip?: string; ipv6?: string },
     macOf: (ip: string) => string,
+    probe?: HostPortProbe,
   ): EndpointRecord {
     const tx = this.db.transaction((): EndpointRecord => {
       const used = this.endpointsOf(network.id);
@@ -197,7 +199,7 @@ export class NetworkStore {
       if (!ip) throw new ConflictError('no_ipv4', `network ${network.name} has no IPv4 subnet`);
       // Host ports are the host's, shared by every network and state root's endpoint here.
       const taken = (this.db.prepare('SELECT ports FROM endpoints').all() as { ports: string }[]).flatMap((r) => JSON.parse(r.ports) as PortBinding[]);
-      const ports = allocatePorts(ep.ports, taken);
+      const ports = allocatePorts(ep.ports, taken, probe, `${ep.name} (${ep.id})`);
       const rec: EndpointRecord = { ...ep, ports, networkId: network.id, ip, ipv6: network.ipv6 ? pick(6, wanted.ipv6) : null, mac: ep.mac ?? macOf(ip) };
       this.db
         .prepare('INSERT INTO endpoints (id, network_id, container_id, name, hostname, ifname, ip, ipv6, mac, aliases, hosts_path, ports) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
@@ -205,6 +207,11 @@ export class NetworkStore {
       return rec;
     });
     return tx.immediate();
+  }
+
+  /** A renamed container's endpoints: the name its peers know it by. */
+  renameEndpoints(containerId: string, name: string): void {
+    this.db.prepare('UPDATE endpoints SET name = ? WHERE container_id = ?').run(name, containerId);
   }
 
   deleteEndpoint(id: string): void {

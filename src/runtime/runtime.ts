@@ -150,6 +150,17 @@ export function startFailureExitCode(message: string): 125 | 126 | 127 {
   return 125;
 }
 
+/**
+ * What `docker exec` exits with when the runtime could not start the process. Docker's daemon
+ * takes any missing path of an exec for its command (an exec has no mounts of its own): a
+ * working directory (-w) that does not exist is 127 too, not a failure of the engine.
+ */
+export function execFailureExitCode(message: string): 125 | 126 | 127 {
+  const code = startFailureExitCode(message);
+  if (code !== 125) return code;
+  return /no such file or directory|not a directory/i.test(message) ? 127 : 125;
+}
+
 function isMissing(stderr: string): boolean {
   return /does not exist|not found|no such file/i.test(stderr);
 }
@@ -518,7 +529,7 @@ export class OciRuntime {
     if (/cannot exec in a (stopped|paused)|not running/i.test(message)) {
       return new ConflictError('container_not_running', `container ${id} is not running: ${message}`);
     }
-    const code = startFailureExitCode(message);
+    const code = execFailureExitCode(message);
     const kind = code === 127 ? 'exec_command_not_found' : code === 126 ? 'exec_command_not_executable' : 'exec_failed';
     return new ExecStartError(kind, `OCI runtime exec failed: ${message}`, code);
   }

@@ -241,6 +241,8 @@ export interface ContainerSpecInput {
   user?: OciUser;
   tty?: boolean;
   hostname?: string;
+  /** The NIS domain name (--domainname). */
+  domainname?: string;
   readonlyRootfs?: boolean;
   privileged?: boolean;
   capAdd?: string[];
@@ -472,13 +474,12 @@ function defaultMounts(input: ContainerSpecInput): OciMount[] {
       options: ['ro', 'nosuid', 'noexec', 'nodev'],
     },
   ];
+  // An mqueue filesystem shows the queues of the IPC namespace that mounts it, the host's too:
+  // no need for the host to have one mounted at /dev/mqueue (Docker's way).
+  mounts.push({ destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] });
   if (input.ipc === 'host') {
-    mounts.push(
-      { destination: '/dev/mqueue', type: 'bind', source: '/dev/mqueue', options: ['rbind', 'nosuid', 'noexec', 'nodev'] },
-      { destination: '/dev/shm', type: 'bind', source: '/dev/shm', options: ['rbind', 'nosuid', 'noexec', 'nodev'] },
-    );
+    mounts.push({ destination: '/dev/shm', type: 'bind', source: '/dev/shm', options: ['rbind', 'rprivate'] });
   } else {
-    mounts.push({ destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] });
     mounts.push(
       input.shmPath
         ? { destination: '/dev/shm', type: 'bind', source: input.shmPath, options: ['rbind', 'rprivate'] }
@@ -738,7 +739,10 @@ export function buildSpec(input: ContainerSpecInput): OciSpec {
     namespaces: namespaces(input),
     devices: dev.devices,
   };
-  const sysctls = Object.entries(input.sysctls ?? {});
+  // runc 1.1 ignores the spec's domainname field; the sysctl sets the same, as Docker sets it
+  // (over a --sysctl of it).
+  const domain = input.domainname && input.uts !== 'host' ? { 'kernel.domainname': input.domainname } : {};
+  const sysctls = Object.entries({ ...input.sysctls, ...domain });
   if (sysctls.length) {
     for (const [k] of sysctls) checkSysctl(k, input);
     linux.sysctl = Object.fromEntries(sysctls);

@@ -206,15 +206,66 @@ export async function addInterface(netns: string, i: Interface): Promise<void> {
 }
 
 const AF_UNIX = 1;
+const AF_INET = 2;
+const SOCK_STREAM = 1;
 const SOCK_DGRAM = 2;
 const SOCK_CLOEXEC = 0o2000000;
+const SOL_SOCKET = 1;
+const SO_REUSEADDR = 2;
 const SIOCGIFFLAGS = 0x8913;
 const SIOCSIFFLAGS = 0x8914;
 const SIOCBRADDIF = 0x89a2;
 const IFF_UP = 0x1;
 const IFNAMSIZ = 16;
 
-let bridgeIoctl: { socket: KoffiFunction; ioctl: KoffiFunction; close: KoffiFunction } | undefined;
+let socketCalls:
+  | { socket: KoffiFunction; ioctl: KoffiFunction; setsockopt: KoffiFunction; bind: KoffiFunction; close: KoffiFunction; strerror: KoffiFunction }
+  | undefined;
+
+function sockets(): NonNullable<typeof socketCalls> {
+  if (!socketCalls) {
+    const libc = koffi.load('libc.so.6');
+    socketCalls = {
+      socket: libc.func('int socket(int domain, int type, int protocol)'),
+      ioctl: libc.func('int ioctl(int fd, unsigned long request, ...)'),
+      setsockopt: libc.func('int setsockopt(int fd, int level, int name, const uint8_t *value, uint32_t len)'),
+      bind: libc.func('int bind(int fd, const uint8_t *addr, uint32_t len)'),
+      close: libc.func('int close(int fd)'),
+      strerror: libc.func('const char *strerror(int errnum)'),
+    };
+  }
+  return socketCalls;
+}
+
+/**
+ * Whether a process could listen on the IPv4 `ip` ('' for every address) and `port`: a test
+ * bind, synchronous (it runs inside the transaction that allocates host ports) and released at
+ * once. Undefined when it could; otherwise the bind's errno code and its text as Go writes it
+ * (Docker's messages quote Go's): "address already in use", "cannot assign requested address".
+ * TCP binds with SO_REUSEADDR as Go's listeners do, so that a listener holds the port and the
+ * leftovers of past connections (TIME_WAIT) do not.
+ */
+export function portBindRefusal(proto: 'tcp' | 'udp', ip: string, port: number): { code: string; text: string } | undefined {
+  const io = sockets();
+  const fd = io.socket(AF_INET, (proto === 'tcp' ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0) as number;
+  if (fd < 0) throw new SyscallError('socket', koffi.errno());
+  try {
+    const one = Buffer.alloc(4);
+    one.writeInt32LE(1);
+    if (proto === 'tcp' && (io.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, one, 4) as number) < 0) throw new SyscallError('setsockopt', koffi.errno());
+    // struct sockaddr_in: family, port and address in network byte order, padding.
+    const addr = Buffer.alloc(16);
+    addr.writeUInt16LE(AF_INET, 0);
+    addr.writeUInt16BE(port, 2);
+    (ip || '0.0.0.0').split('.').forEach((octet, i) => addr.writeUInt8(Number(octet), 4 + i));
+    if ((io.bind(fd, addr, addr.length) as number) === 0) return undefined;
+    const errno = koffi.errno();
+    const text = io.strerror(errno) as string;
+    return { code: new SyscallError('bind', errno).code, text: text.charAt(0).toLowerCase() + text.slice(1) };
+  } finally {
+    io.close(fd);
+  }
+}
 
 /**
  * Enslaves `port` to `bridge` with SIOCBRADDIF (what brctl addif does), sets it up, and lets it
@@ -222,15 +273,7 @@ let bridgeIoctl: { socket: KoffiFunction; ioctl: KoffiFunction; close: KoffiFunc
  */
 function joinBridge(port: string, bridge: string): void {
   const ifindex = Number(readFileSync(`/sys/class/net/${port}/ifindex`, 'utf8'));
-  if (!bridgeIoctl) {
-    const libc = koffi.load('libc.so.6');
-    bridgeIoctl = {
-      socket: libc.func('int socket(int domain, int type, int protocol)'),
-      ioctl: libc.func('int ioctl(int fd, unsigned long request, ...)'),
-      close: libc.func('int close(int fd)'),
-    };
-  }
-  const io = bridgeIoctl;
+  const io = sockets();
   const fd = io.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0) as number;
   if (fd < 0) throw new SyscallError('socket', koffi.errno());
   // struct ifreq: a name, then a union (ifr_ifindex, ifr_flags…) at the same offset.

@@ -1,11 +1,15 @@
 // Named volumes: a row in the state database and a directory <root>/volumes/<name>/_data.
 // The row is written first and the directory made after, so a crash leaves a row whose
-// directory is recreated on next use, never a directory nobody knows about.
+// directory is recreated on next use, never a directory nobody knows about. A volume whose
+// options name a filesystem has it mounted on that directory while containers use it (see
+// src/engine/volumes.ts).
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import { ConflictError, InvalidArgumentError, NotFoundError, SystemError } from '../errors.js';
 import type { Db } from '../storage/db.js';
+import { isMountPoint, unmountFilesystem } from '../sys/mounts.js';
+import { localOptionsError } from './options.js';
 
 export interface VolumeRecord {
   name: string;
@@ -27,9 +31,6 @@ interface VolumeRow {
 }
 
 const validVolumeName = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
-
-/** The local driver's options, as Docker's: `type`, `device`, `o` (mount(8) style). */
-const localOptions = ['type', 'device', 'o', 'size'];
 
 export class VolumeStore {
   readonly dir: string;
@@ -66,13 +67,11 @@ export class VolumeStore {
     if (driver !== 'local') {
       throw new InvalidArgumentError('volume_driver', `create ${name}: volume driver "${driver}" is not available: berth has the local driver only`);
     }
-    for (const key of Object.keys(opts.options ?? {})) {
-      if (!localOptions.includes(key)) {
-        throw new InvalidArgumentError('volume_option', `create ${name}: invalid option key: "${key}" (the local driver takes ${localOptions.join(', ')})`);
-      }
-    }
+    // As Docker's: an existing volume is returned whatever options were asked for.
     const existing = this.get(name);
     if (existing) return existing;
+    const invalid = localOptionsError(opts.options ?? {});
+    if (invalid) throw new InvalidArgumentError('volume_option', `create ${name}: ${invalid}`);
     this.db
       .prepare(`INSERT OR IGNORE INTO volumes (name, driver, labels, options, created, anonymous) VALUES (?, ?, ?, ?, ?, ?)`)
       .run(name, driver, JSON.stringify(opts.labels ?? {}), JSON.stringify(opts.options ?? {}), Date.now(), anonymous ? 1 : 0);
@@ -105,6 +104,9 @@ export class VolumeStore {
     if (users.length > 0) {
       throw new ConflictError('volume_in_use', `remove ${name}: volume is in use - [${users.join(', ')}]`);
     }
+    // Never delete through a mount: a bind-mounted device's files are the user's.
+    if (isMountPoint(v.mountpoint)) unmountFilesystem(v.mountpoint);
+    if (isMountPoint(v.mountpoint)) throw new SystemError('volume_mounted', `remove ${name}: ${v.mountpoint} is still mounted`);
     // The row goes last: if removing the data fails half-way, the volume is still listed
     // and `rm` can be run again.
     await fsp.rm(join(this.dir, name), { recursive: true, force: true });

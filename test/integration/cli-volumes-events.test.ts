@@ -38,13 +38,13 @@ test('volume create, ls, inspect, rm through the CLI', () => {
   assert.match(missing.stderr, /no such volume/);
 });
 
-test('events: a run --rm leaves create, start, die, destroy in order, filterable', () => {
+test('events: a run --rm leaves create, attach, start, die, destroy in order, filterable', () => {
   const since = String(Math.floor(Date.now() / 1000) - 1);
   const run = berth(root, ['run', '--rm', '--name', 'evt', 'busybox', 'sh', '-c', 'exit 4']);
   assert.equal(run.code, 4);
   const until = String(Math.ceil(Date.now() / 1000) + 1);
   const lines = berthOk(root, ['events', '--since', since, '--until', until, '--filter', 'container=evt']).trim().split('\n');
-  assert.deepEqual(lines.map((l) => l.split(' ').slice(1, 3).join(' ')), ['container create', 'container start', 'container die', 'container destroy']);
+  assert.deepEqual(lines.map((l) => l.split(' ').slice(1, 3).join(' ')), ['container create', 'container attach', 'container start', 'container die', 'container destroy']);
   assert.match(lines[0], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z container create [a-f0-9]{64} \(image=busybox, name=evt\)$/);
   const die = berthOk(root, ['events', '--since', since, '--until', until, '--filter', 'event=die', '--format', '{{.Actor.Attributes.name}} {{.Actor.Attributes.exitCode}}']);
   assert.equal(die, 'evt 4\n');

@@ -1,13 +1,17 @@
 // Named and anonymous volumes in real containers, through the built CLI on a throwaway state
 // root: data that outlives containers, the image's content copied into a new volume, anonymous
-// volumes that go with `rm -v` and `run --rm`, volumes in use that cannot be removed, and
-// --volumes-from. Everything a test makes is removed in `finally`, and `after` removes the root.
+// volumes that go with `rm -v` and `run --rm`, volumes in use that cannot be removed,
+// --volumes-from, and volumes with a filesystem of their own (the local driver's type, device
+// and o), mounted while containers use them. Everything a test makes is removed in `finally`,
+// and `after` removes the root.
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { MountPoint } from '../../src/engine/engine.js';
-import { berth, berthOk, tearDownRoot } from '../helpers/cli.js';
+import { berth, berthAsync, berthOk, tearDownRoot } from '../helpers/cli.js';
 import { isRoot, tempDir } from '../helpers/root.js';
 
 const skip = !isRoot ? 'needs root' : !existsSync('/usr/sbin/runc') || !existsSync('/usr/bin/conmon') ? 'needs runc and conmon' : false;
@@ -21,6 +25,14 @@ describe('container volumes', { skip }, () => {
   const volumes = () => ok(['volume', 'ls', '-q']).split('\n').filter(Boolean).sort();
   const mounts = (ref: string) => JSON.parse(ok(['inspect', '-f', '{{json .Mounts}}', ref])) as MountPoint[];
   const dataDir = (name: string) => join(root, 'volumes', name, '_data');
+  /** What this process's mount table has below the root's volumes. */
+  const volumeMounts = () => {
+    const under = realpathSync(root) + '/volumes/';
+    return readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .map((line) => line.split(' ')[4])
+      .filter((point) => point?.startsWith(under));
+  };
 
   /** Removes containers, then volumes, whatever state a failed test left them in. */
   const cleanUp = (containers: string[], vols: string[] = []) => {
@@ -167,5 +179,106 @@ describe('container volumes', { skip }, () => {
     assert.match(run(['run', '--rm', '--volumes-from', 'nosuch', 'busybox', 'true']).stderr, /No such container: nosuch/);
     assert.deepEqual(volumes(), [], 'failed creates leave no volume');
     assert.equal(run(['ps', '-aq']).stdout, '');
+  });
+
+  it("mounts a volume's tmpfs (type, device, o) from the first container's start to the last one's end, as docker does", async () => {
+    try {
+      assert.equal(ok(['volume', 'create', '-o', 'type=tmpfs', '-o', 'device=tmpfs', '-o', 'o=size=1m,uid=1000', 'scratch']), 'scratch\n');
+      assert.deepEqual(JSON.parse(ok(['volume', 'inspect', '-f', '{{json .Options}}', 'scratch'])), { type: 'tmpfs', device: 'tmpfs', o: 'size=1m,uid=1000' });
+      assert.deepEqual(volumeMounts(), [], 'nothing mounted before a container starts');
+      const seen = ok(['run', '--rm', '--network', 'none', '-v', 'scratch:/x', 'busybox', 'sh', '-c', 'stat -c %u /x; grep " /x " /proc/mounts']);
+      assert.match(seen, /^1000\ntmpfs \/x tmpfs rw,(.*,)?size=1024k,uid=1000/);
+      assert.deepEqual(volumeMounts(), [], 'unmounted after its only container');
+
+      // Two berth processes at once start two containers on it: one mount, which both see.
+      const started = await Promise.all(['t1', 't2'].map((name) => berthAsync(root, ['run', '-d', '--name', name, '--network', 'none', '-v', 'scratch:/x', 'busybox', 'sleep', '60'])));
+      for (const r of started) assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(volumeMounts(), [dataDir('scratch')]);
+      ok(['exec', 't1', 'sh', '-c', 'echo shared > /x/f']);
+      assert.equal(ok(['exec', 't2', 'cat', '/x/f']), 'shared\n');
+      assert.match(run(['volume', 'rm', 'scratch']).stderr, /volume is in use/);
+      ok(['rm', '-f', 't1']);
+      assert.deepEqual(volumeMounts(), [dataDir('scratch')], 'still mounted while t2 runs');
+      assert.equal(ok(['exec', 't2', 'cat', '/x/f']), 'shared\n');
+      ok(['stop', '-t', '0', 't2']);
+      assert.deepEqual(volumeMounts(), [], 'unmounted when the last user stopped');
+      // cp of a stopped container mounts it for the copy (the tar shows the tmpfs root's uid), then takes it down.
+      assert.equal(parseInt(ok(['cp', 't2:/x', '-']).slice(108, 116), 8), 1000);
+      assert.deepEqual(volumeMounts(), [], 'unmounted after the copy');
+      ok(['start', 't2']);
+      assert.equal(ok(['exec', 't2', 'ls', '/x']), '', 'a new tmpfs at the next start');
+      ok(['rm', '-f', 't2']);
+      assert.deepEqual(volumeMounts(), []);
+
+      // A container that exits by itself: conmon's exit command takes the mount down.
+      ok(['run', '-d', '--name', 't3', '--network', 'none', '-v', 'scratch:/x', 'busybox', 'true']);
+      for (let i = 0; i < 100 && volumeMounts().length > 0; i++) await sleep(100);
+      assert.deepEqual(volumeMounts(), [], 'unmounted after the exit');
+      ok(['rm', 't3']);
+      assert.equal(ok(['volume', 'rm', 'scratch']), 'scratch\n');
+    } finally {
+      cleanUp(['t1', 't2', 't3'], ['scratch']);
+    }
+  });
+
+  it("bind-mounts a volume's device with type=none and o=bind; removing the volume leaves the device's files", () => {
+    const host = tempDir('berth-vol-device-');
+    try {
+      writeFileSync(join(host.dir, 'f'), 'from the host\n');
+      ok(['volume', 'create', '-o', 'type=none', '-o', 'o=bind', '-o', `device=${host.dir}`, 'hostdir']);
+      assert.equal(ok(['run', '--rm', '--network', 'none', '-v', 'hostdir:/x', 'busybox', 'sh', '-c', 'cat /x/f; echo back > /x/g']), 'from the host\n');
+      assert.equal(readFileSync(join(host.dir, 'g'), 'utf8'), 'back\n');
+      assert.deepEqual(volumeMounts(), []);
+      assert.deepEqual(readdirSync(dataDir('hostdir')), [], "the volume's own directory stays empty");
+      // ro in o makes a read-only bind.
+      ok(['volume', 'create', '-o', 'type=none', '-o', 'o=bind,ro', '-o', `device=${host.dir}`, 'hostro']);
+      const ro = run(['run', '--rm', '--network', 'none', '-v', 'hostro:/x', 'busybox', 'sh', '-c', 'cat /x/f; touch /x/h']);
+      assert.equal(ro.stdout, 'from the host\n');
+      assert.match(ro.stderr, /Read-only file system/);
+      // A mount left without a container (a crash at the wrong moment): rm takes it down, never deletes through it.
+      assert.equal(spawnSync('mount', ['--bind', host.dir, dataDir('hostdir')]).status, 0);
+      assert.equal(ok(['volume', 'rm', 'hostdir', 'hostro']), 'hostdir\nhostro\n');
+      assert.deepEqual(volumeMounts(), []);
+      assert.deepEqual(readdirSync(host.dir).sort(), ['f', 'g']);
+    } finally {
+      cleanUp([], ['hostdir', 'hostro']);
+      host.cleanup();
+    }
+  });
+
+  it("checks the local driver's options at create and reports a failed mount at the start, as docker does", () => {
+    try {
+      const refused = (...opts: string[]) => {
+        const r = run(['volume', 'create', ...opts.flatMap((o) => ['-o', o]), 'badopts']);
+        assert.equal(r.code, 1, opts.join(' '));
+        return r.stderr;
+      };
+      assert.equal(refused('foo=bar', 'type=tmpfs'), 'Error: create badopts: invalid option: "foo"\n');
+      assert.equal(refused('type=tmpfs'), 'Error: create badopts: missing required option: "device"\n');
+      assert.equal(refused('device=tmpfs', 'o=size=1m'), 'Error: create badopts: missing required option: "type"\n');
+      assert.equal(refused('size=1m'), 'Error: create badopts: quota size requested but no quota support\n');
+      assert.equal(refused('size=abc'), "Error: create badopts: invalid size: 'abc'\n");
+      assert.ok(!volumes().includes('badopts'));
+
+      ok(['volume', 'create', '-o', 'type=tmpfs', '-o', 'device=tmpfs', '-o', 'o=size=lots', 'badsize']);
+      const mp = dataDir('badsize');
+      const message = `error while mounting volume '${mp}': failed to mount local volume: mount tmpfs:${mp}, data: size=lots: invalid argument`;
+      const r = run(['run', '--rm', '--network', 'none', '-v', 'badsize:/x', 'busybox', 'true']);
+      assert.deepEqual([r.code, r.stderr], [125, `Error: ${message}\n`]);
+      ok(['create', '--name', 'nomount', '--network', 'none', '-v', 'badsize:/x', 'busybox', 'true']);
+      const s = run(['start', 'nomount']);
+      assert.deepEqual([s.code, s.stderr], [1, `Error: ${message}\n`]);
+      assert.equal(ok(['inspect', '-f', '{{.State.Status}} {{.State.Error}}', 'nomount']), `created ${message}\n`);
+
+      ok(['volume', 'create', '-o', 'type=none', '-o', 'o=bind', '-o', 'device=/nonexistent/berth-test', 'nodevice']);
+      const nd = dataDir('nodevice');
+      assert.equal(
+        run(['run', '--rm', '--network', 'none', '-v', 'nodevice:/x', 'busybox', 'true']).stderr,
+        `Error: error while mounting volume '${nd}': failed to mount local volume: mount /nonexistent/berth-test:${nd}, flags: 0x1000: no such file or directory\n`,
+      );
+      assert.deepEqual(volumeMounts(), []);
+    } finally {
+      cleanUp(['nomount'], ['badsize', 'nodevice', 'badopts']);
+    }
   });
 });

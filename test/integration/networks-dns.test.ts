@@ -1,7 +1,8 @@
 // A container's names and addresses through the built CLI, as root, with real containers:
 // --add-host (host-gateway included), --dns, --dns-search, --dns-option and --mac-address on the
 // default bridge, a user network, host and none, as the container's /etc/hosts, /etc/resolv.conf
-// and interface show them, and as inspect reports them.
+// and interface show them, and as inspect reports them; peers' names after a rename and on an
+// IPv6 network.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -101,6 +102,43 @@ test('on a user network: --add-host entries survive the peers\' joins and leaves
   }
   berthOk(root, ['rm', '-f', 'me']);
   berthOk(root, ['network', 'rm', 'dnsnet', 'dnsnet2']);
+});
+
+test('rename: the peers resolve the new name and no longer the old one; a stopped container joins under its new name', opts, () => {
+  berthOk(root, ['network', 'create', '--subnet', '10.246.0.0/24', 'renames']);
+  berthOk(root, ['run', '-d', '--name', 'n1', '--network', 'renames', 'busybox', 'sleep', '300']);
+  berthOk(root, ['run', '-d', '--name', 'n3', '--network', 'renames', '--network-alias', 'third', 'busybox', 'sleep', '300']);
+  berthOk(root, ['exec', 'n1', 'ping', '-c1', '-W1', 'n3']);
+  berthOk(root, ['rename', 'n3', 'n3new']);
+  berthOk(root, ['exec', 'n1', 'ping', '-c1', '-W1', 'n3new']);
+  berthOk(root, ['exec', 'n1', 'ping', '-c1', '-W1', 'third']);
+  const old = berth(root, ['exec', 'n1', 'ping', '-c1', '-W1', 'n3']);
+  assert.notEqual(old.code, 0);
+  assert.match(old.stderr, /bad address 'n3'/);
+  assert.match(berthOk(root, ['network', 'inspect', '-f', '{{json .Containers}}', 'renames']), /"Name":"n3new"/);
+  berthOk(root, ['stop', '-t', '0', 'n1']);
+  berthOk(root, ['rename', 'n1', 'n1new']);
+  berthOk(root, ['start', 'n1new']);
+  berthOk(root, ['exec', 'n3new', 'ping', '-c1', '-W1', 'n1new']);
+  assert.doesNotMatch(berthOk(root, ['exec', 'n3new', 'cat', '/etc/hosts']), /\tn1 /);
+  berthOk(root, ['rm', '-f', 'n1new', 'n3new']);
+  berthOk(root, ['network', 'rm', 'renames']);
+});
+
+test('on an IPv6 network, every name resolves in both families: an IPv4 and an IPv6 line each', opts, () => {
+  berthOk(root, ['network', 'create', '--ipv6', '--subnet', 'fd35:2::/64', '--subnet', '10.247.0.0/24', 'v6names']);
+  berthOk(root, ['run', '-d', '--name', 'v6a', '--network', 'v6names', '--network-alias', 'six', 'busybox', 'sleep', '300']);
+  berthOk(root, ['run', '-d', '--name', 'v6b', '--network', 'v6names', 'busybox', 'sleep', '300']);
+  const field = (name: string, f: string) => berthOk(root, ['inspect', '-f', `{{.NetworkSettings.Networks.v6names.${f}}}`, name]).trim();
+  const [a, b] = ['v6a', 'v6b'].map((n) => ({ ip: field(n, 'IPAddress'), ip6: field(n, 'GlobalIPv6Address'), id: berthOk(root, ['inspect', '-f', '{{.Id}}', n]).trim().slice(0, 12) }));
+  assert.match(a.ip6, /^fd35:2::/);
+  assert.equal(berthOk(root, ['exec', 'v6b', 'cat', '/etc/hosts']), `${LOCALHOST}${b.ip}\t${b.id}\n${b.ip6}\t${b.id}\n${a.ip}\tv6a six ${a.id}\n${a.ip6}\tv6a six ${a.id}\n`);
+  berthOk(root, ['exec', 'v6b', 'ping6', '-c1', '-W2', 'v6a']);
+  berthOk(root, ['exec', 'v6b', 'ping6', '-c1', '-W2', 'six']);
+  berthOk(root, ['exec', 'v6b', 'ping', '-c1', '-W2', 'v6a']);
+  berthOk(root, ['exec', 'v6a', 'sh', '-c', 'ping6 -c1 -W2 v6b && ping6 -c1 -W2 $(hostname)']);
+  berthOk(root, ['rm', '-f', 'v6a', 'v6b']);
+  berthOk(root, ['network', 'rm', 'v6names']);
 });
 
 test('with --network host and none: localhost and the --add-host entries, Docker\'s resolv.conf', opts, () => {

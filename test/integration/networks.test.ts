@@ -5,6 +5,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { readdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { berth, berthAsync, berthOk, removeContainersAndNetworks } from '../helpers/cli.js';
 import { isRoot, tempDir } from '../helpers/root.js';
@@ -47,6 +49,23 @@ after(() => {
   removeAll();
   cleanup();
 });
+
+/** `server` listening on `port` of every address (IPv6 and IPv4, as most host services do). */
+async function listening(server: Server, port: number): Promise<Server> {
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, resolve));
+  return server;
+}
+
+/** The first port from `from` up that a TCP listener can take on the host now. */
+async function firstFreePort(from: number): Promise<number> {
+  for (let port = from; ; port++) {
+    const free = await listening(createServer(), port).then(
+      (s) => new Promise<boolean>((resolve) => s.close(() => resolve(true))),
+      () => false,
+    );
+    if (free) return port;
+  }
+}
 
 const hostIp = () => execFileSync('ip', ['-4', '-o', 'route', 'get', '1.1.1.1'], { encoding: 'utf8' }).match(/ src (\S+)/)?.[1];
 const curl = (url: string) => execFileSync('curl', ['-sS', '-m', '2', '--retry', '5', '--retry-connrefused', '--retry-delay', '0', url], { encoding: 'utf8' });
@@ -209,6 +228,76 @@ test('-p publishes a port on the host, 127.0.0.1 included, and to containers thr
   berthOk(root, ['rm', '-f', ...berthOk(root, ['ps', '-aq']).split('\n').filter(Boolean)]);
   berthOk(root, ['network', 'rm', 'pub']);
   assert.equal(execFileSync('iptables-save', ['-t', 'nat'], { encoding: 'utf8' }).includes('18481'), false, 'the DNAT rules are gone');
+});
+
+test('-p with a host range for one container port takes the first port of it that no container and no host process has (TCP, UDP)', opts, async () => {
+  berthOk(root, ['run', '-d', '--name', 'range1', '-p', '18500-18502:80', 'busybox', 'sh', '-c', HTTPD]);
+  assert.equal(berthOk(root, ['inspect', '-f', '{{json .HostConfig.PortBindings}}', 'range1']), '{"80/tcp":[{"HostIp":"","HostPort":"18500-18502"}]}\n');
+  assert.equal(berthOk(root, ['port', 'range1']), '80/tcp -> 0.0.0.0:18500\n');
+  assert.match(curl('http://127.0.0.1:18500/'), /^hello from /);
+  const host = await listening(createServer(), 18501);
+  try {
+    berthOk(root, ['run', '-d', '--name', 'range2', '-p', '18500-18502:80', 'busybox', 'sleep', '300']);
+    assert.equal(berthOk(root, ['port', 'range2']), '80/tcp -> 0.0.0.0:18502\n');
+    const full = berth(root, ['run', '-d', '--name', 'range3', '-p', '18500-18502:80', 'busybox', 'sleep', '300']);
+    assert.equal(full.code, 125);
+    assert.match(full.stderr, /listen tcp4 0\.0\.0\.0:18501: bind: address already in use\n$/);
+  } finally {
+    host.close();
+  }
+  berthOk(root, ['run', '-d', '--name', 'range4', '-p', '18500-18502:80/udp', 'busybox', 'sleep', '300']);
+  assert.equal(berthOk(root, ['port', 'range4']), '80/udp -> 0.0.0.0:18500\n');
+  berthOk(root, ['rm', '-f', 'range1', 'range2', 'range3', 'range4']);
+});
+
+test('a host port a host process holds: start fails with Docker\'s error and leaves nothing behind; random ports pass over it', opts, async () => {
+  berthOk(root, ['network', 'create', 'busy']);
+  // Sets the network up, so that what the failed starts leave behind would show.
+  berthOk(root, ['run', '-d', '--name', 'first', '--network', 'busy', 'busybox', 'sleep', '300']);
+  // This network's part of the host only: other suites may be changing the rest meanwhile.
+  const id = berthOk(root, ['network', 'inspect', '-f', '{{.Id}}', 'busy']).trim().slice(0, 12);
+  const networkState = () => ({
+    rules: execFileSync('iptables-save', { encoding: 'utf8' }).split('\n').filter((l) => l.includes(id)),
+    ports: readdirSync(`/sys/class/net/br-${id}/brif`),
+    netns: readdirSync(`${root}/run/netns`),
+  });
+  const before = networkState();
+  const tcp = await listening(createServer(), 18300);
+  const udp = createSocket('udp4');
+  await new Promise<void>((resolve) => udp.bind(18301, '127.0.0.1', resolve));
+  const lowest = await firstFreePort(49153);
+  const random = await listening(createServer(), lowest);
+  try {
+    const endpoint = (name: string) => `Error: driver failed programming external connectivity on endpoint ${name} \\([0-9a-f]{64}\\): Error starting userland proxy: `;
+    const refusals: [string[], string][] = [
+      [['-p', '18300:80'], 'listen tcp4 0\\.0\\.0\\.0:18300: bind: address already in use'],
+      [['-p', '127.0.0.1:18300:80'], 'listen tcp4 127\\.0\\.0\\.1:18300: bind: address already in use'],
+      [['-p', '18301:53/udp'], 'listen udp4 0\\.0\\.0\\.0:18301: bind: address already in use'],
+      [['-p', '10.9.9.9:18302:80'], 'listen tcp4 10\\.9\\.9\\.9:18302: bind: cannot assign requested address'],
+    ];
+    for (const [i, [flags, message]] of refusals.entries()) {
+      const r = berth(root, ['run', '-d', '--name', `refused${i}`, '--network', 'busy', ...flags, 'busybox', 'sleep', '300']);
+      assert.equal(r.code, 125, r.stderr);
+      assert.match(r.stderr, new RegExp(`^${endpoint(`refused${i}`)}${message}\n$`));
+      assert.equal(berthOk(root, ['inspect', '-f', '{{.State.Status}}', `refused${i}`]), 'created\n');
+    }
+    assert.deepEqual(networkState(), before);
+    assert.deepEqual(Object.values(JSON.parse(berthOk(root, ['network', 'inspect', '-f', '{{json .Containers}}', 'busy']))).map((c) => (c as { Name: string }).Name), ['first']);
+    // The same port for another protocol is free.
+    berthOk(root, ['run', '-d', '--name', 'udp18300', '--network', 'busy', '-p', '18300:80/udp', 'busybox', 'sleep', '300']);
+    berthOk(root, ['run', '-d', '--name', 'randomport', '--network', 'busy', '-p', '80', 'busybox', 'sleep', '300']);
+    const port = Number(berthOk(root, ['port', 'randomport', '80']).trim().split(':')[1]);
+    assert.ok(port > lowest, `${port} is past ${lowest}, which a host process holds`);
+  } finally {
+    tcp.close();
+    udp.close();
+    random.close();
+  }
+  // Once the host process is gone, the container starts.
+  berthOk(root, ['start', 'refused0']);
+  assert.equal(berthOk(root, ['port', 'refused0']), '80/tcp -> 0.0.0.0:18300\n');
+  berthOk(root, ['rm', '-f', 'first', 'refused0', 'refused1', 'refused2', 'refused3', 'udp18300', 'randomport']);
+  berthOk(root, ['network', 'rm', 'busy']);
 });
 
 test('-P publishes the exposed ports (the image\'s and --expose) on random host ports', opts, () => {

@@ -11,7 +11,7 @@ function setup(users: Record<string, string[]> = {}) {
   const { dir, cleanup } = tempDir('berth-vol-');
   const db = openDb(join(dir, 'berth.db'));
   const store = new VolumeStore(dir, db);
-  const service = new VolumeService(store, (name) => users[name] ?? []);
+  const service = new VolumeService(store, { all: (name) => users[name] ?? [], active: () => [] }, join(dir, 'run'));
   return { dir, store, service, cleanup: () => { db.close(); cleanup(); } };
 }
 
@@ -25,6 +25,7 @@ test('volumes: create, list with filters, inspect, remove', async () => {
     assert.ok(v.Mountpoint.endsWith('/volumes/data/_data'));
     const again = await service.create({ Name: 'data' });
     assert.equal(again.CreatedAt, v.CreatedAt, 'creating an existing volume returns it');
+    assert.equal((await service.create({ Name: 'data', DriverOpts: { colour: 'red' } })).Options, null, 'whatever options were asked for, as Docker');
     const anon = await service.create({});
     assert.match(anon.Name, /^[a-f0-9]{64}$/);
     assert.deepEqual(service.list().Volumes.map((x) => x.Name).sort(), [anon.Name, 'data'].sort());
@@ -48,7 +49,7 @@ test('volumes: bad names and drivers are refused, nothing stored', async () => {
     await assert.rejects(service.create({ Name: '/host/dir' }), /includes invalid characters for a local volume name/);
     await assert.rejects(service.create({ Name: 'x' }), /create x: volume name is too short, names should be at least two alphanumeric characters/);
     await assert.rejects(service.create({ Name: 'ok1', Driver: 'nfs' }), /driver "nfs" is not available/);
-    await assert.rejects(service.create({ Name: 'ok2', DriverOpts: { colour: 'red' } }), /invalid option key: "colour"/);
+    await assert.rejects(service.create({ Name: 'ok2', DriverOpts: { colour: 'red' } }), /create ok2: invalid option: "colour"/);
     assert.deepEqual(store.list(), []);
   } finally {
     cleanup();

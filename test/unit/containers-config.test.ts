@@ -87,13 +87,13 @@ describe('users', () => {
   const passwd = 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\napp:x:1000:1000::/srv:/bin/sh\n';
   const group = 'root:x:0:\naudio:x:29:app\nnogroup:x:65534:\napp:x:1000:\nstaff:x:50:app,other\n';
 
-  it("resolves names and ids through the image's files", () => {
-    assert.deepEqual(resolveUser('', [], passwd, group), { uid: 0, gid: 0, additionalGids: [], home: '/root' });
-    assert.deepEqual(resolveUser('app', [], passwd, group), { uid: 1000, gid: 1000, additionalGids: [29, 50], home: '/srv' });
-    assert.deepEqual(resolveUser('app:nogroup', [], passwd, group), { uid: 1000, gid: 65534, additionalGids: [], home: '/srv' });
-    assert.deepEqual(resolveUser('4242:99', [], passwd, group), { uid: 4242, gid: 99, additionalGids: [], home: '/' });
-    assert.deepEqual(resolveUser('nobody', ['audio', '7'], passwd, group).additionalGids, [29, 7]);
-    assert.deepEqual(resolveUser('1000', [], null, null), { uid: 1000, gid: 0, additionalGids: [], home: '/' });
+  it("resolves names and ids through the image's files, the primary group first among the supplementary ones", () => {
+    assert.deepEqual(resolveUser('', [], passwd, group), { uid: 0, gid: 0, additionalGids: [0], home: '/root' });
+    assert.deepEqual(resolveUser('app', [], passwd, group), { uid: 1000, gid: 1000, additionalGids: [1000, 29, 50], home: '/srv' });
+    assert.deepEqual(resolveUser('app:nogroup', [], passwd, group), { uid: 1000, gid: 65534, additionalGids: [65534], home: '/srv' });
+    assert.deepEqual(resolveUser('4242:99', [], passwd, group), { uid: 4242, gid: 99, additionalGids: [99], home: '/' });
+    assert.deepEqual(resolveUser('nobody', ['audio', '7', 'nogroup'], passwd, group).additionalGids, [65534, 29, 7]);
+    assert.deepEqual(resolveUser('1000', [], null, null), { uid: 1000, gid: 0, additionalGids: [0], home: '/' });
   });
 
   it("fails as runc's user lookup does", () => {

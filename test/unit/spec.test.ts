@@ -285,10 +285,19 @@ describe('buildSpec namespaces and devices', () => {
     assert.deepEqual(spec({ network: 'none' }).linux.namespaces[1], { type: 'network' });
   });
 
-  it('binds the host /dev/shm and /dev/mqueue with --ipc=host', () => {
+  it("binds the host /dev/shm and mounts the host IPC namespace's mqueue with --ipc=host, as Docker", () => {
     const s = spec({ ipc: 'host' });
-    assert.equal(s.mounts.find((m) => m.destination === '/dev/shm')!.source, '/dev/shm');
-    assert.equal(s.mounts.find((m) => m.destination === '/dev/mqueue')!.type, 'bind');
+    assert.deepEqual(s.mounts.find((m) => m.destination === '/dev/shm'), { destination: '/dev/shm', type: 'bind', source: '/dev/shm', options: ['rbind', 'rprivate'] });
+    // A host without /dev/mqueue mounted has nothing to bind there.
+    assert.deepEqual(s.mounts.find((m) => m.destination === '/dev/mqueue'), { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] });
+  });
+
+  it('sets the NIS domain name of a private UTS namespace with its sysctl, over a --sysctl of it', () => {
+    const s = spec({ hostname: 'foo', domainname: 'bar.com', sysctls: { 'kernel.domainname': 'other', 'net.ipv4.ip_forward': '1' } });
+    assert.equal(s.hostname, 'foo');
+    assert.deepEqual(s.linux.sysctl, { 'kernel.domainname': 'bar.com', 'net.ipv4.ip_forward': '1' });
+    assert.equal(spec({ hostname: 'foo' }).linux.sysctl, undefined);
+    assert.equal(spec({ domainname: 'bar.com', uts: 'host' }).linux.sysctl, undefined);
   });
 
   it('adds --device nodes and their cgroup rules', () => {

@@ -271,6 +271,28 @@ test('methods on the data are called, with arguments', () => {
   assert.equal(render('{{.F}}', { F: () => 'called' }), 'called');
 });
 
+test('a method is called as Go calls a context method: its argument count, string parameters', () => {
+  const p = 'template parsing error: template: ';
+  const ctx = { Label: (name: string) => (name === 'foo' ? 'bar' : ''), N: 3 };
+  assert.equal(render('{{.Label "foo"}}|{{.Label "x"}}|{{"foo" | .Label}}|{{.Label (printf "f%s" "oo")}}', ctx), 'bar||bar|bar');
+  badRun('{{.Label}}', ctx, `${p}:1:2: executing "" at <.Label>: wrong number of args for Label: want 1 got 0`);
+  badRun('{{.Label "a" "b"}}', ctx, `${p}:1:2: executing "" at <.Label>: wrong number of args for Label: want 1 got 2`);
+  badRun('{{.Label.X}}', ctx, `${p}:1:2: executing "" at <.Label.X>: wrong number of args for Label: want 1 got 0`);
+  badRun('{{.Label 3}}', ctx, `${p}:1:9: executing "" at <3>: expected string; found 3`);
+  badRun('{{.Label true}}', ctx, `${p}:1:9: executing "" at <true>: expected string; found true`);
+  badRun('{{.Label nil}}', ctx, `${p}:1:9: executing "" at <nil>: cannot assign nil to string`);
+  badRun('{{$x := 3}}{{.Label $x}}', ctx, `${p}:1:20: executing "" at <$x>: wrong type for value; expected string; got int`);
+  badRun('{{.Label .Missing}}', ctx, `${p}:1:9: executing "" at <.Missing>: invalid value; expected string`);
+});
+
+test('json: an int64 keeps all its digits; a toJSON method stands for MarshalJSON', () => {
+  assert.equal(render('{{json .}}', { t: 1795412744316343648n, l: [2n ** 63n - 1n] }), '{"t":1795412744316343648,"l":[9223372036854775807]}');
+  assert.equal(render('{{.T}}', { T: 1795412744316343648n }), '1795412744316343648');
+  const ctx = Object.assign(Object.create({ toJSON: () => ({ status: 'start', timeNano: 5n }) }) as object, { Status: 'start' });
+  assert.equal(render('{{.Status}} {{json .}}', ctx), 'start {"status":"start","timeNano":5}');
+  assert.equal(render('{{json .}}', { a: undefined, f: () => 1, l: [undefined], d: new Date(0) }), '{"l":[null],"d":"1970-01-01T00:00:00.000Z"}');
+});
+
 test('parse errors carry Go\'s wording and line', () => {
   const p = 'template parsing error: template: ';
   badTemplate('{{.ID', `${p}:1: unclosed action`);

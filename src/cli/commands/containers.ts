@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import type { ContainerAttachment, ContainerSummary, Engine } from '../../engine/engine.js';
 import { BerthError, InvalidArgumentError } from '../../errors.js';
 import { enableTiming, mark, timingReport } from '../../timing.js';
-import { renderInspect, renderList } from '../output.js';
+import { renderInspect, renderList, withLabelMethod } from '../output.js';
 import { collect, type Cli } from '../program.js';
 import { tabwrite } from '../table.js';
 import { humanSize, timeAgo } from '../units.js';
@@ -701,7 +701,7 @@ export function registerContainerCommands(cli: Cli): void {
           }
           const defaultFormat =
             'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}' + (o.size ? '\t{{.Size}}' : '');
-          process.stdout.write(renderList(list.map((c) => psRow(c, o.trunc)), { format: o.format, defaultFormat, headers: psHeaders }));
+          process.stdout.write(renderList(list.map((c) => withLabelMethod(psRow(c, o.trunc), c.Labels)), { format: o.format, defaultFormat, headers: psHeaders }));
         }),
       );
   }

@@ -1,7 +1,7 @@
 // Network commands: create, ls, inspect, rm, prune, connect, disconnect; and `port`.
 import type { Cli } from '../program.js';
 import { collect } from '../program.js';
-import { renderList } from '../output.js';
+import { renderList, withLabelMethod } from '../output.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { inspectEach } from './inspect.js';
 import { parseFilterArgs } from './filters.js';
@@ -95,7 +95,7 @@ export function registerNetworkCommands(cli: Cli): void {
           process.stdout.write(networks.map((n) => id(n.Id) + '\n').join(''));
           return;
         }
-        const rows = networks.map((n) => ({
+        const rows = networks.map((n) => withLabelMethod({
           ID: id(n.Id),
           Name: n.Name,
           Driver: n.Driver,
@@ -104,7 +104,7 @@ export function registerNetworkCommands(cli: Cli): void {
           Internal: String(n.Internal),
           CreatedAt: n.Created,
           Labels: Object.entries(n.Labels).map(([k, v]) => `${k}=${v}`).join(','),
-        }));
+        }, n.Labels));
         process.stdout.write(
           renderList(rows, {
             format: o.format,

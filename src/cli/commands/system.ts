@@ -6,7 +6,7 @@ import { compileTemplate, parseFormat } from '../template.js';
 import { humanBinarySize } from '../units.js';
 import type { Engine } from '../../engine/engine.js';
 import { BerthError, InvalidArgumentError } from '../../errors.js';
-import { renderInspect } from '../output.js';
+import { inspectEach } from './inspect.js';
 
 export function registerSystemCommands(cli: Cli): void {
   const { program } = cli;
@@ -142,37 +142,43 @@ function registryLines(config: SystemInfo['RegistryConfig']): string[] {
   return lines;
 }
 
-/** Docker's generic inspect: containers first, then images, unless --type narrows it. */
+/**
+ * The objects the generic inspect looks for, in docker-cli's order of precedence (its swarm
+ * objects and plugins, which berth does not have, left out).
+ */
+const inspectTypes = ['container', 'image', 'network', 'volume'] as const;
+
+/** Docker's generic inspect: the first kind of object the name finds, unless --type narrows it. */
 async function inspectAny(engine: Engine, names: string[], o: { format?: string; type?: string; size?: boolean }): Promise<number> {
   const type = o.type ?? '';
-  if (!['', 'container', 'image'].includes(type)) {
-    throw new InvalidArgumentError('invalid_type', `"${type}" is not a valid value for --type`);
+  if (type !== '' && !(inspectTypes as readonly string[]).includes(type)) {
+    throw new InvalidArgumentError('invalid_type', `unknown type: "${type}": must be one of ${inspectTypes.map((t) => `"${t}"`).join(', ')}`);
   }
-  const notFound = (err: unknown) => err instanceof BerthError && err.kind === 'NotFound';
-  const found: object[] = [];
-  let failed = false;
-  for (const name of names) {
-    try {
-      if (type === 'container') found.push(await engine.containerInspect(name, { size: o.size }));
-      else if (type === 'image') found.push(await engine.imageInspect(name));
-      else {
-        try {
-          found.push(await engine.containerInspect(name, { size: o.size }));
-        } catch (err) {
-          if (!notFound(err)) throw err;
-          try {
-            found.push(await engine.imageInspect(name));
-          } catch (err2) {
-            if (!notFound(err2)) throw err2;
-            throw new BerthError('NotFound', 'object_not_found', `No such object: ${name}`);
-          }
-        }
+  const inspectors: Record<(typeof inspectTypes)[number], (name: string) => Promise<object>> = {
+    container: (name) => engine.containerInspect(name, { size: o.size }),
+    image: (name) => engine.imageInspect(name),
+    network: (name) => engine.networkInspect(name),
+    volume: (name) => engine.volumeInspect(name),
+  };
+  // Docker's daemon answers a name that cannot be an image reference (a volume's "MyVol") with
+  // "no such image", so the search goes on to networks and volumes.
+  const notFound = (t: string, err: unknown) =>
+    err instanceof BerthError && (err.kind === 'NotFound' || (t === 'image' && err.code === 'invalid_reference'));
+  const lookup = async (name: string): Promise<object> => {
+    for (const t of inspectTypes) {
+      if (type !== '' && t !== type) continue;
+      let found: object;
+      try {
+        found = await inspectors[t](name);
+      } catch (err) {
+        // Without --type, only "not found" moves on to the next kind; any other error is the answer.
+        if (type === '' && notFound(t, err)) continue;
+        throw err;
       }
-    } catch (err) {
-      failed = true;
-      process.stderr.write(`Error: ${(err as Error).message}\n`);
+      if (o.size && t !== 'container') process.stderr.write(`WARNING: --size ignored for ${t}\n`);
+      return found;
     }
-  }
-  if (found.length > 0 || !o.format) process.stdout.write(renderInspect(found, o.format));
-  return failed ? 1 : 0;
+    throw new BerthError('NotFound', 'object_not_found', `No such object: ${name}`);
+  };
+  return inspectEach(names, lookup, o.format);
 }

@@ -1,7 +1,7 @@
 // Volume commands: create, ls, inspect, rm, prune.
 import type { Cli } from '../program.js';
 import { collect } from '../program.js';
-import { renderList } from '../output.js';
+import { renderList, withLabelMethod } from '../output.js';
 import { inspectEach } from './inspect.js';
 import { humanSize } from '../units.js';
 import { InvalidArgumentError } from '../../errors.js';
@@ -51,7 +51,7 @@ export function registerVolumeCommands(cli: Cli): void {
           process.stdout.write(Volumes.map((v) => v.Name + '\n').join(''));
           return;
         }
-        const rows = Volumes.map((v) => ({
+        const rows = Volumes.map((v) => withLabelMethod({
           Name: v.Name,
           Driver: v.Driver,
           Scope: v.Scope,
@@ -60,7 +60,7 @@ export function registerVolumeCommands(cli: Cli): void {
           Labels: Object.entries(v.Labels ?? {}).map(([k, val]) => `${k}=${val}`).join(','),
           Links: 'N/A',
           Size: 'N/A',
-        }));
+        }, v.Labels));
         process.stdout.write(
           renderList(rows, {
             format: o.format,
