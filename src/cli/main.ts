@@ -8,6 +8,12 @@
 import { runCli } from './program.js';
 
 process.once('beforeExit', () => process.exit());
+// A reader that stops early (`berth events | head`) is not an error: berth ends quietly, as
+// `cp` and `export` to stdout already do, instead of dying on an unhandled EPIPE.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(0);
+});
 runCli(process.argv.slice(2)).catch((err: unknown) => {
   process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exitCode = 1;

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EventLog } from '../../src/events/log.js';
 import { openDb } from '../../src/storage/db.js';
-import { berth, berthOk, tearDownRoot } from '../helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { berth, berthBin, berthOk, tearDownRoot } from '../helpers/cli.js';
 import { isRoot, tempDir } from '../helpers/root.js';
 
 const skip = !isRoot ? 'needs root' : !existsSync('/usr/sbin/runc') || !existsSync('/usr/bin/conmon') ? 'needs runc and conmon' : false;
@@ -113,5 +114,27 @@ describe('events fields, ps labels and the generic inspect', { skip }, () => {
     ok(['rm', 'insnet']);
     ok(['network', 'rm', 'insnet']);
     ok(['volume', 'rm', 'MyVol', 'none']);
+  });
+
+  it('events ends quietly with exit 0 when its reader goes away (| head)', async () => {
+    ok(['volume', 'create', 'pipevol1']);
+    const child = spawn(process.execPath, [berthBin, '--root', root, '--runroot', root + '/run', 'events', '--since', '1h'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      // The first line read, the reader goes; the next events are written into a closed pipe.
+      await new Promise((resolve) => child.stdout.once('data', resolve));
+      child.stdout.destroy();
+      for (let i = 0; i < 20 && child.exitCode === null; i++) {
+        ok(['volume', 'create', `pipevol${i + 2}`]);
+        await new Promise((resolve) => setTimeout(resolve, 150));
+      }
+      assert.equal(await exited, 0);
+      assert.equal(stderr, '');
+    } finally {
+      child.kill();
+      ok(['volume', 'prune', '-a', '-f']);
+    }
   });
 });
