@@ -516,7 +516,9 @@ export class NetworkService {
       if (!net || net.name === DEFAULT_NETWORK) continue;
       for (const p of this.store.endpointsOf(net.id)) {
         if (p.containerId === containerId) continue;
-        peers.push(...lines(p, [p.name, ...p.aliases, p.containerId.slice(0, 12)]));
+        // Docker's DNS also answers <name>.<network> (and the aliases' too).
+        const names = [p.name, ...p.aliases];
+        peers.push(...lines(p, [...names, p.containerId.slice(0, 12), ...names.map((n) => `${n}.${net.name}`)]));
       }
     }
     // host-gateway: the gateway of the first network, an address of the host that is there as

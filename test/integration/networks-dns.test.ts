@@ -76,7 +76,7 @@ test('on a user network: --add-host entries survive the peers\' joins and leaves
   const ipOf = (name: string) => berthOk(root, ['inspect', '-f', '{{.NetworkSettings.Networks.dnsnet.IPAddress}}', name]).trim();
   const idOf = (name: string) => berthOk(root, ['inspect', '-f', '{{.Id}}', name]).trim().slice(0, 12);
   const extra = `10.1.2.3\tdb\n${gw}\tgw\n2001:db8::7\tv6\n`;
-  assert.equal(berthOk(root, ['exec', 'me', 'cat', '/etc/hosts']), `${LOCALHOST}${extra}${ipOf('me')}\t${idOf('me')}\n${ipOf('peer')}\tpeer ${idOf('peer')}\n`);
+  assert.equal(berthOk(root, ['exec', 'me', 'cat', '/etc/hosts']), `${LOCALHOST}${extra}${ipOf('me')}\t${idOf('me')}\n${ipOf('peer')}\tpeer ${idOf('peer')} peer.dnsnet\n`);
   berthOk(root, ['rm', '-f', 'peer']);
   assert.equal(berthOk(root, ['exec', 'me', 'cat', '/etc/hosts']), `${LOCALHOST}${extra}${ipOf('me')}\t${idOf('me')}\n`);
   assert.equal(berthOk(root, ['exec', 'me', 'cat', '/etc/resolv.conf']), RESOLV);
@@ -132,7 +132,7 @@ test('on an IPv6 network, every name resolves in both families: an IPv4 and an I
   const field = (name: string, f: string) => berthOk(root, ['inspect', '-f', `{{.NetworkSettings.Networks.v6names.${f}}}`, name]).trim();
   const [a, b] = ['v6a', 'v6b'].map((n) => ({ ip: field(n, 'IPAddress'), ip6: field(n, 'GlobalIPv6Address'), id: berthOk(root, ['inspect', '-f', '{{.Id}}', n]).trim().slice(0, 12) }));
   assert.match(a.ip6, /^fd35:2::/);
-  assert.equal(berthOk(root, ['exec', 'v6b', 'cat', '/etc/hosts']), `${LOCALHOST}${b.ip}\t${b.id}\n${b.ip6}\t${b.id}\n${a.ip}\tv6a six ${a.id}\n${a.ip6}\tv6a six ${a.id}\n`);
+  assert.equal(berthOk(root, ['exec', 'v6b', 'cat', '/etc/hosts']), `${LOCALHOST}${b.ip}\t${b.id}\n${b.ip6}\t${b.id}\n${a.ip}\tv6a six ${a.id} v6a.v6names six.v6names\n${a.ip6}\tv6a six ${a.id} v6a.v6names six.v6names\n`);
   berthOk(root, ['exec', 'v6b', 'ping6', '-c1', '-W2', 'v6a']);
   berthOk(root, ['exec', 'v6b', 'ping6', '-c1', '-W2', 'six']);
   berthOk(root, ['exec', 'v6b', 'ping', '-c1', '-W2', 'v6a']);

@@ -119,7 +119,7 @@ test('containers on a user network reach each other by name; another network can
   berthOk(root, ['run', '-d', '--name', 'web1', '--network', 'front', 'busybox', 'sleep', '300']);
   berthOk(root, ['run', '-d', '--name', 'web2', '--hostname', 'web2', '--network', 'front', '--network-alias', 'www', 'busybox', 'sh', '-c', HTTPD]);
   const hostsBefore = berthOk(root, ['exec', 'web1', 'cat', '/etc/hosts']);
-  assert.match(hostsBefore, /\tweb2 www [0-9a-f]{12}\n/);
+  assert.match(hostsBefore, /\tweb2 www [0-9a-f]{12} web2\.front www\.front\n/);
 
   berthOk(root, ['exec', 'web1', 'ping', '-c1', '-W1', 'web2']);
   berthOk(root, ['exec', 'web2', 'ping', '-c1', '-W1', 'web1']);
@@ -127,6 +127,8 @@ test('containers on a user network reach each other by name; another network can
   const get = (name: string) => berthOk(root, ['exec', 'web1', 'sh', '-c', `for i in 1 2 3 4 5; do wget -qO- http://${name}/ && exit; sleep 0.2; done; exit 1`]);
   assert.equal(get('web2'), 'hello from web2\n');
   assert.equal(get('www'), 'hello from web2\n');
+  // As Docker's DNS: <name>.<network>.
+  assert.equal(get('www.front'), 'hello from web2\n');
 
   const ip1 = berthOk(root, ['inspect', '-f', '{{.NetworkSettings.Networks.front.IPAddress}}', 'web1']).trim();
   assert.match(ip1, /^\d+\.\d+\.\d+\.\d+$/);
