@@ -4,7 +4,7 @@
 import type { ContainerConfig, ContainerCreateBody, HostConfig, RestartPolicy } from '../engine/engine.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { ContainerConfig as ImageRuntimeConfig } from '../image/types.js';
-import { DEFAULT_SHM_SIZE } from '../runtime/spec.js';
+import { DEFAULT_SHM_SIZE, MASKED_PATHS, READONLY_PATHS } from '../runtime/spec.js';
 import { checkDnsSearch, checkDnsServer, checkMacAddress, parseExtraHost } from '../network/etc.js';
 import { mergeHealthcheck } from './health.js';
 import { checkMountSpec, parseBind, parseVolumesFrom } from './mounts.js';
@@ -106,11 +106,17 @@ export function restartPolicy(p: RestartPolicy | undefined, autoRemove: boolean)
 
 function networkMode(mode: string | undefined): string {
   const m = mode ?? '';
-  // Without a choice a container joins the default bridge, and inspect says so.
-  if (m === '' || m === 'default') return 'bridge';
+  // Without a choice a container joins the default bridge; inspect says "default", as Docker's.
+  if (m === '') return 'default';
   if (m.startsWith('container:') && m.length === 'container:'.length) invalid('invalid network mode: container:', 'invalid_network_mode');
   // bridge and user-defined networks: the engine checks that the network exists.
   return m;
+}
+
+/** The network mode a container has: "default" (recorded when none was asked for) is the default bridge. */
+export function effectiveNetworkMode(hc: Pick<HostConfig, 'NetworkMode'>): string {
+  const m = hc.NetworkMode ?? 'none';
+  return m === 'default' ? 'bridge' : m;
 }
 
 const SECURITY_OPT = /^(no-new-privileges|seccomp|label|apparmor)[:=]?(.*)$/s;
@@ -161,7 +167,34 @@ export function normalizeHostConfig(hc: HostConfig | undefined): HostConfig {
   for (const key of Object.keys(h.LogConfig?.Config ?? {})) {
     if (key !== 'max-size') invalid(`unknown log opt '${key}' for k8s-file log driver`, 'invalid_log_opt');
   }
+  // Keys Docker's HostConfig always has, at its zero values, where berth has no setting of
+  // its own (tools read them without checking that they are there).
+  const dockerKeys = {
+    ContainerIDFile: '',
+    VolumeDriver: '',
+    ConsoleSize: [0, 0] as [number, number],
+    Cgroup: '',
+    Links: null,
+    OomScoreAdj: 0,
+    Isolation: '',
+    BlkioWeightDevice: [],
+    CpuPeriod: 0,
+    CpuQuota: 0,
+    CpuRealtimePeriod: 0,
+    CpuRealtimeRuntime: 0,
+    CpusetMems: '',
+    DeviceRequests: null,
+    KernelMemory: 0,
+    KernelMemoryTCP: 0,
+    MemorySwappiness: null,
+    CpuCount: 0,
+    CpuPercent: 0,
+    IOMaximumIOps: 0,
+    IOMaximumBandwidth: 0,
+  };
+  const privileged = h.Privileged ?? false;
   return {
+    ...dockerKeys,
     ...h,
     Binds: h.Binds?.length ? h.Binds : null,
     VolumesFrom: h.VolumesFrom?.length ? h.VolumesFrom : null,
@@ -181,7 +214,7 @@ export function normalizeHostConfig(hc: HostConfig | undefined): HostConfig {
     IpcMode: h.IpcMode || 'private',
     PidMode: h.PidMode ?? '',
     UTSMode: h.UTSMode ?? '',
-    Privileged: h.Privileged ?? false,
+    Privileged: privileged,
     ReadonlyRootfs: h.ReadonlyRootfs ?? false,
     SecurityOpt: h.SecurityOpt?.length ? h.SecurityOpt : null,
     ShmSize: h.ShmSize || DEFAULT_SHM_SIZE,
@@ -200,6 +233,15 @@ export function normalizeHostConfig(hc: HostConfig | undefined): HostConfig {
     PidsLimit: h.PidsLimit ?? null,
     Devices: h.Devices ?? [],
     Ulimits: h.Ulimits ?? [],
-    Init: h.Init ?? null,
+    BlkioDeviceReadBps: h.BlkioDeviceReadBps ?? [],
+    BlkioDeviceWriteBps: h.BlkioDeviceWriteBps ?? [],
+    BlkioDeviceReadIOps: h.BlkioDeviceReadIOps ?? [],
+    BlkioDeviceWriteIOps: h.BlkioDeviceWriteIOps ?? [],
+    DeviceCgroupRules: h.DeviceCgroupRules?.length ? h.DeviceCgroupRules : null,
+    // Docker leaves Init out unless --init (or --init=false) was given.
+    Init: h.Init ?? undefined,
+    // What the runtime spec masks; a privileged container has neither list, as in Docker.
+    MaskedPaths: privileged ? null : [...MASKED_PATHS],
+    ReadonlyPaths: privileged ? null : [...READONLY_PATHS],
   };
 }

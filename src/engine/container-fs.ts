@@ -20,7 +20,8 @@ import type { ContainerPaths } from '../container/paths.js';
 import type { ContainerRecord, ContainerStore } from '../container/store.js';
 import { ConflictError, InvalidArgumentError, NotFoundError, SystemError, errnoCode } from '../errors.js';
 import { applyChanges } from '../image/change.js';
-import { formatReference, parseReference, withDefaultTag } from '../image/reference.js';
+import { familiarString, formatReference, parseReference, withDefaultTag } from '../image/reference.js';
+import type { ImageEvents } from './images.js';
 import type { ImageStore } from '../image/store.js';
 import { mediaTypes, type ContainerConfig as ImageRuntimeConfig, type ImageConfig } from '../image/types.js';
 import type { ContentStore } from '../storage/content.js';
@@ -35,6 +36,7 @@ import type { VolumeService } from './volumes.js';
 export interface ContainerFilesDeps {
   store: ContainerStore;
   images: ImageStore;
+  imageEvents: ImageEvents;
   layers: LayerStore;
   content: ContentStore;
   volumes: VolumeService;
@@ -264,7 +266,9 @@ export class ContainerFiles {
         tags: tag ? [tag] : [],
       });
       if (emptyLayer) await this.removeUnreferenced([layer.digest]);
-      this.deps.store.event('commit', rec, { comment: opts.comment ?? '', imageID: id, ...(tag ? { imageRef: tag } : {}) });
+      const imageRef = tag ? familiarString(parseReference(tag)) : '';
+      if (tag) await this.deps.imageEvents.record('tag', id, imageRef);
+      this.deps.store.event('commit', rec, { comment: opts.comment ?? '', imageID: id, imageRef });
       return id;
     } catch (err) {
       await this.removeUnreferenced(added);

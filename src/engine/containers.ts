@@ -15,7 +15,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { commandLine, commandString, mergeConfig, namespaceMode, normalizeHostConfig } from '../container/config.js';
+import { commandLine, commandString, effectiveNetworkMode, mergeConfig, namespaceMode, normalizeHostConfig } from '../container/config.js';
 import { fqdn, hostsFile, resolvConfFile } from '../container/etc-files.js';
 import { readLog } from '../container/logs.js';
 import { randomName, validName } from '../container/names.js';
@@ -67,7 +67,7 @@ import type {
   MountPoint,
   WaitCondition,
 } from './engine.js';
-import { checkFilterKeys, globMatch, labelsMatch, parseTimestamp } from './filters.js';
+import { checkFilterKeys, globMatch, labelsExcluded, labelsMatch, parseTimestamp } from './filters.js';
 import { ContainerExecs } from './container-exec.js';
 import { ContainerFiles } from './container-fs.js';
 import type { VolumeService } from './volumes.js';
@@ -76,11 +76,13 @@ import { bindingsOf, portsView, summaryPorts, withPublishAll, type PortBindings 
 import { ContainerHealth } from './container-health.js';
 import { liveResources, mergeUpdate } from './container-update.js';
 import type { EnginePaths } from './paths.js';
+import type { ImageEvents } from './images.js';
 
 export interface ContainerServiceDeps {
   paths: EnginePaths;
   store: ContainerStore;
   images: ImageStore;
+  imageEvents: ImageEvents;
   layers: LayerStore;
   content: ContentStore;
   volumes: VolumeService;
@@ -168,6 +170,7 @@ export class ContainerService {
     this.files = new ContainerFiles({
       store: deps.store,
       images: deps.images,
+      imageEvents: deps.imageEvents,
       layers: deps.layers,
       content: deps.content,
       volumes: deps.volumes,
@@ -226,21 +229,22 @@ export class ContainerService {
     }
     const id = newId();
     const config = mergeConfig(body, imageConfig.config, id);
-    if (hostConfig.NetworkMode === 'host' && !body.Hostname) config.Hostname = osHostname();
-    if (body.Hostname && (hostConfig.UTSMode === 'host' || hostConfig.NetworkMode?.startsWith('container:'))) {
+    const networkMode = effectiveNetworkMode(hostConfig);
+    if (networkMode === 'host' && !body.Hostname) config.Hostname = osHostname();
+    if (body.Hostname && (hostConfig.UTSMode === 'host' || networkMode.startsWith('container:'))) {
       throw new InvalidArgumentError('hostname_conflict', 'conflicting options: hostname and the network mode');
     }
     // As Docker: a shared network namespace has no ports of its own to publish; the host's
     // are the container's own already, so there publishing is only pointless.
     const publishes = Object.keys(hostConfig.PortBindings ?? {}).length > 0;
-    if (hostConfig.NetworkMode?.startsWith('container:') && (publishes || hostConfig.PublishAllPorts)) {
+    if (networkMode.startsWith('container:') && (publishes || hostConfig.PublishAllPorts)) {
       throw new InvalidArgumentError('publish_conflict', 'conflicting options: port publishing and the container type network mode');
     }
-    if (hostConfig.NetworkMode === 'host' && publishes) {
+    if (networkMode === 'host' && publishes) {
       warnings.push('Published ports are discarded when using host network mode');
       hostConfig.PortBindings = {};
     }
-    if (config.MacAddress && (hostConfig.NetworkMode === 'host' || hostConfig.NetworkMode?.startsWith('container:'))) {
+    if (config.MacAddress && (networkMode === 'host' || networkMode.startsWith('container:'))) {
       throw new InvalidArgumentError('mac_conflict', 'conflicting options: mac-address and the network mode');
     }
     if (body.Hostname && !/^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$/.test(body.Hostname)) {
@@ -248,12 +252,12 @@ export class ContainerService {
     }
     if (hostConfig.Init) findInitBinary();
     // Without a network of its own (host, none), --add-host's host-gateway is the default bridge's gateway.
-    const wantsGateway = hostConfig.ExtraHosts?.some((h) => h.endsWith(`:${HOST_GATEWAY}`)) && !isNetworkName(hostConfig.NetworkMode);
+    const wantsGateway = hostConfig.ExtraHosts?.some((h) => h.endsWith(`:${HOST_GATEWAY}`)) && !isNetworkName(networkMode);
     const hostGateway = wantsGateway ? await this.deps.networks.defaultGateway() : undefined;
     checkRuntime(hostConfig.Runtime ?? 'runc');
     checkHealthcheck(config.Healthcheck);
     bindingsOf(hostConfig.PortBindings as PortBindings);
-    for (const mode of [hostConfig.NetworkMode, hostConfig.IpcMode, hostConfig.PidMode]) {
+    for (const mode of [networkMode, hostConfig.IpcMode, hostConfig.PidMode]) {
       if (mode?.startsWith('container:')) this.store.resolve(mode.slice('container:'.length));
     }
     const inherited = (hostConfig.VolumesFrom ?? []).flatMap((spec) => {
@@ -313,8 +317,7 @@ export class ContainerService {
     // After the record, which makes them in use: a `volume rm` meanwhile cannot take them.
     try {
       for (const m of mounts) if (m.type === 'volume') await this.deps.volumes.forContainer(m.source, anonymous.has(m.source));
-      const mode = hostConfig.NetworkMode;
-      if (isNetworkName(mode)) await this.deps.networks.attach(id, mode, body.NetworkingConfig?.EndpointsConfig?.[mode]);
+      if (isNetworkName(networkMode)) await this.deps.networks.attach(id, networkMode, body.NetworkingConfig?.EndpointsConfig?.[networkMode]);
     } catch (err) {
       this.deps.networks.detach(id);
       this.store.delete(id);
@@ -328,9 +331,9 @@ export class ContainerService {
     for (const d of [p.work, p.userdata]) mkdirSync(d, { mode: 0o700 });
     writeFileSync(p.hostname, config.Hostname + '\n');
     // A container on a network gets both again when it joins; these are for the other modes.
-    writeFileSync(p.hosts, hostsFile(hostConfig.NetworkMode ?? 'none', extraHostEntries(hostConfig.ExtraHosts, hostGateway).map(hostsLine)));
+    writeFileSync(p.hosts, hostsFile(networkMode, extraHostEntries(hostConfig.ExtraHosts, hostGateway).map(hostsLine)));
     const dns = dnsSettings(hostConfig);
-    const ownResolvConf = hostConfig.NetworkMode === 'host' && !dns.servers.length && !dns.search.length && !dns.options.length;
+    const ownResolvConf = networkMode === 'host' && !dns.servers.length && !dns.search.length && !dns.options.length;
     writeFileSync(p.resolvConf, ownResolvConf ? resolvConfFile() : containerResolvConf(resolvConfFile(), dns));
     this.store.event('create', rec);
     mark('create: directories');
@@ -431,12 +434,12 @@ export class ContainerService {
   /** Whether the container is on the network named, or with that ID (or a prefix of it), as ps --filter network= asks. */
   private onNetwork(rec: ContainerRecord, ref: string): boolean {
     const attached = this.deps.networks.attachments(rec.id);
-    if (attached.length === 0) return (rec.hostConfig.NetworkMode ?? 'none') === ref;
+    if (attached.length === 0) return effectiveNetworkMode(rec.hostConfig) === ref;
     return attached.some(({ network }) => network.name === ref || (ref.length > 0 && network.id.startsWith(ref)));
   }
 
   private networks(rec: ContainerRecord): Record<string, unknown> {
-    const mode = rec.hostConfig.NetworkMode ?? 'none';
+    const mode = effectiveNetworkMode(rec.hostConfig);
     if (mode.startsWith('container:')) return {};
     const endpoint = {
       IPAMConfig: null,
@@ -457,14 +460,16 @@ export class ContainerService {
     if (attached.length === 0) return { [mode]: endpoint };
     const live = this.deps.networks.endpointsOf(rec.id);
     const out: Record<string, unknown> = {};
-    for (const { network, aliases } of attached) {
+    const shortId = rec.id.slice(0, 12);
+    for (const { network, aliases, ipv4, ipv6 } of attached) {
       const ep = live.find((l) => l.network.id === network.id)?.endpoint;
       const [v4, v6] = [network.subnets.find((s) => !s.Subnet.includes(':')), network.subnets.find((s) => s.Subnet.includes(':'))];
       out[network.name] = {
         ...endpoint,
-        Aliases: aliases.length ? aliases : null,
+        IPAMConfig: ipv4 || ipv6 ? { ...(ipv4 ? { IPv4Address: ipv4 } : {}), ...(ipv6 ? { IPv6Address: ipv6 } : {}) } : null,
+        Aliases: endpointAliases(aliases, { userNetwork: network.name !== 'bridge', started: rec.state.StartedAt !== ZERO_TIME, shortId }),
         NetworkID: network.id,
-        DNSNames: network.name === 'bridge' ? null : [rec.name, rec.id.slice(0, 12), ...aliases],
+        DNSNames: network.name === 'bridge' ? null : [rec.name, shortId, ...aliases],
         ...(ep
           ? {
               EndpointID: ep.id,
@@ -506,7 +511,11 @@ export class ContainerService {
   }
 
   private mountPoints(rec: ContainerRecord): MountPoint[] {
-    return rec.mounts.map((m) =>
+    // As Docker's: a --mount tmpfs is a mount point, a --tmpfs (HostConfig.Tmpfs) is not.
+    const tmpfs = (rec.hostConfig.Mounts ?? [])
+      .filter((m) => m.Type === 'tmpfs')
+      .map((m): MountPoint => ({ Type: 'tmpfs', Source: '', Destination: m.Target, Mode: '', RW: !m.ReadOnly, Propagation: '' }));
+    const stored = rec.mounts.map((m): MountPoint =>
       m.type === 'volume'
         ? {
             Type: 'volume',
@@ -520,6 +529,7 @@ export class ContainerService {
           }
         : { Type: 'bind', Source: m.source, Destination: m.destination, Mode: m.mode, RW: m.rw, Propagation: m.propagation ?? 'rprivate' },
     );
+    return [...stored, ...tmpfs];
   }
 
   async inspect(ref: string, opts: { size?: boolean } = {}): Promise<ContainerInspect> {
@@ -570,7 +580,7 @@ export class ContainerService {
         LinkLocalIPv6Address: '',
         LinkLocalIPv6PrefixLen: 0,
         Ports: this.portsView(rec),
-        SandboxKey: rec.state.Pid > 0 && rec.hostConfig.NetworkMode !== 'host' ? `/proc/${rec.state.Pid}/ns/net` : '',
+        SandboxKey: rec.state.Pid > 0 && effectiveNetworkMode(rec.hostConfig) !== 'host' ? `/proc/${rec.state.Pid}/ns/net` : '',
         SecondaryIPAddresses: null,
         SecondaryIPv6Addresses: null,
         ...defaultBridgeFields(networks.bridge as Record<string, unknown> | undefined),
@@ -704,7 +714,7 @@ export class ContainerService {
       if (cgroupDirs(cgroup).length) await removeCgroup(cgroup);
       if (exited) this.deps.runtime.removeStoppedState(rec.id);
     }
-    if (isNetworkName(rec.hostConfig.NetworkMode)) {
+    if (isNetworkName(effectiveNetworkMode(rec.hostConfig))) {
       mark('teardown: runtime');
       await this.deps.networks.leave(rec.id);
     }
@@ -872,7 +882,7 @@ export class ContainerService {
     try {
       for (const d of [p.upper, p.merged]) mkdirSync(d, { recursive: true, mode: 0o755 });
       for (const d of [p.work, p.userdata]) mkdirSync(d, { recursive: true, mode: 0o700 });
-      if (isNetworkName(hc.NetworkMode)) {
+      if (isNetworkName(effectiveNetworkMode(hc))) {
         network = this.deps.networks.up(this.networkInfo(rec), namespaceMade);
         // Awaited below; until then a failure must not count as unhandled.
         network.catch(() => undefined);
@@ -1020,7 +1030,7 @@ export class ContainerService {
 
   /** The container whose network namespace this one joins (--network container:<x>), while it exists. */
   private networkOwner(rec: ContainerRecord): ContainerRecord | undefined {
-    const mode = rec.hostConfig.NetworkMode ?? '';
+    const mode = effectiveNetworkMode(rec.hostConfig);
     if (!mode.startsWith('container:')) return undefined;
     try {
       return this.store.resolve(mode.slice('container:'.length));
@@ -1032,8 +1042,9 @@ export class ContainerService {
   /** The namespace files of the containers named by container:<x> modes; they must be running. */
   private joinedNamespaces(rec: ContainerRecord): { network?: string; ipc?: string; pid?: string } {
     const out: { network?: string; ipc?: string; pid?: string } = {};
+    const network = effectiveNetworkMode(rec.hostConfig);
     const modes: [keyof typeof out, string | undefined, string][] = [
-      ['network', isNetworkName(rec.hostConfig.NetworkMode) ? undefined : rec.hostConfig.NetworkMode, 'net'],
+      ['network', isNetworkName(network) ? undefined : network, 'net'],
       ['ipc', rec.hostConfig.IpcMode, 'ipc'],
       ['pid', rec.hostConfig.PidMode, 'pid'],
     ];
@@ -1319,7 +1330,7 @@ export class ContainerService {
       if (isActive(rec) || rec.book.runtime) continue;
       if (until && !until.every((u) => rec.created / 1000 < u)) continue;
       if (!labelsMatch(rec.config.Labels, filters.label)) continue;
-      if (filters['label!'] && filters['label!'].some((l) => labelsMatch(rec.config.Labels, [l]))) continue;
+      if (labelsExcluded(rec.config.Labels, filters['label!'])) continue;
       const size = dirSize(this.paths(rec.id).upper);
       try {
         await this.withLock(rec.id, async (r) => {
@@ -1364,7 +1375,7 @@ export class ContainerService {
         cgroupPath: this.cgroupPath(rec),
         pid: rec.state.Pid,
         running: rec.state.Status === 'running' || rec.state.Status === 'paused',
-        networkMode: rec.hostConfig.NetworkMode ?? 'none',
+        networkMode: effectiveNetworkMode(rec.hostConfig),
       };
     }, opts.stream ?? true);
   }
@@ -1562,4 +1573,14 @@ function parseLogSize(value: string): number {
   if (!m) throw new InvalidArgumentError('invalid_log_opt', `invalid max-size for the log: ${value}`);
   const mult: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
   return Math.floor(Number(m[1]) * mult[m[2].toLowerCase()]);
+}
+
+/**
+ * An endpoint's Aliases as Docker 20.10's inspect shows them: the daemon adds the short ID to a
+ * user network's aliases when it first connects the container (its first start) and keeps it;
+ * none is null.
+ */
+export function endpointAliases(aliases: string[], opts: { userNetwork: boolean; started: boolean; shortId: string }): string[] | null {
+  const shown = opts.userNetwork && opts.started && !aliases.includes(opts.shortId) ? [...aliases, opts.shortId] : aliases;
+  return shown.length ? shown : null;
 }

@@ -28,6 +28,11 @@ export function labelsMatch(labels: Record<string, string> | null | undefined, w
   });
 }
 
+/** Docker's prune filters: `label!=key` or `label!=key=value` keeps what has any of them. */
+export function labelsExcluded(labels: Record<string, string> | null | undefined, unwanted: string[] | undefined): boolean {
+  return !!unwanted && unwanted.some((u) => labelsMatch(labels, [u]));
+}
+
 /** Go's path.Match: `*` and `?` do not cross '/', `[...]` classes with `^`/`!` negation. */
 export function globMatch(pattern: string, name: string): boolean {
   let re = '^';

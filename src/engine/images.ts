@@ -4,15 +4,39 @@ import { ConflictError, InvalidArgumentError } from '../errors.js';
 import { familiarString, formatReference, fullName, parseReference, withDefaultTag } from '../image/reference.js';
 import type { ImageRecord, ImageStore } from '../image/store.js';
 import type { ImageConfig } from '../image/types.js';
+import type { EventLog } from '../events/log.js';
 import type { ContentStore } from '../storage/content.js';
 import type { LayerStore } from '../storage/layers.js';
 import type { Filters, HistoryItem, ImageDeleteItem, ImageInspect, ImageSummary, PruneReport } from './engine.js';
-import { boolFilter, checkFilterKeys, globMatch, labelsMatch, parseTimestamp } from './filters.js';
+import { boolFilter, checkFilterKeys, globMatch, labelsExcluded, labelsMatch, parseTimestamp } from './filters.js';
 
 export interface ImageStores {
   content: ContentStore;
   layers: LayerStore;
   images: ImageStore;
+}
+
+/**
+ * Docker's image events: the actor is an image ID (or, for pull and push, the reference as
+ * given), the attributes the image's labels while it exists, and `name`.
+ */
+export class ImageEvents {
+  constructor(
+    private readonly log: EventLog,
+    private readonly images: ImageStore,
+  ) {}
+
+  async record(action: string, actorId: string, name: string): Promise<void> {
+    // As Docker's daemon, which looks the actor up as an image: a deleted image has no labels.
+    let labels: Record<string, string> | undefined;
+    try {
+      const img = this.images.lookup(actorId);
+      if (img) labels = (await this.images.config(img.id)).config?.Labels ?? undefined;
+    } catch {
+      // not an image berth can look up: no labels, as Docker's daemon
+    }
+    this.log.record('image', action, actorId, { ...labels, name });
+  }
 }
 
 /** Whether containers use an image; the containers part of the engine answers this. */
@@ -23,6 +47,7 @@ const noUsers: ImageUsers = () => [];
 export class ImageService {
   constructor(
     private readonly stores: ImageStores,
+    private readonly events: ImageEvents,
     private readonly usersOf: ImageUsers = noUsers,
   ) {}
 
@@ -124,7 +149,9 @@ export class ImageService {
     if (ref.digest) {
       throw new InvalidArgumentError('invalid_tag', `refusing to create a tag with a digest reference: ${target}`);
     }
-    this.stores.images.tag(formatReference(withDefaultTag(ref)), img.id);
+    const name = withDefaultTag(ref);
+    this.stores.images.tag(formatReference(name), img.id);
+    await this.events.record('tag', img.id, familiarString(name));
   }
 
   /**
@@ -152,12 +179,12 @@ export class ImageService {
       for (const n of untag) {
         this.stores.images.untag(n);
         items.push({ Untagged: familiarTag(n) });
+        await this.events.record('untag', img.id, img.id);
       }
       // Forced, the last name goes; the image itself stays (dangling) while containers use its layers.
       const remaining = img.tags.length + img.repoDigests.length - untag.length;
       if (remaining > 0 || users.length > 0) return items;
-      await this.stores.images.delete(img.id);
-      items.push({ Deleted: img.id });
+      await this.deleteImage(img.id, items);
       return items;
     } else {
       if (!isSingleReference(img) && img.tags.length + img.repoDigests.length > 0 && !opts.force) {
@@ -173,18 +200,29 @@ export class ImageService {
         );
       }
     }
+    await this.untagAll(img, items);
+    await this.deleteImage(img.id, items);
+    return items;
+  }
+
+  /** Removes every name of `img`, each with its untag event. */
+  private async untagAll(img: ImageRecord, items: ImageDeleteItem[]): Promise<void> {
     for (const t of [...img.tags, ...img.repoDigests]) {
       this.stores.images.untag(t);
       items.push({ Untagged: familiarTag(t) });
+      await this.events.record('untag', img.id, img.id);
     }
-    await this.stores.images.delete(img.id);
-    items.push({ Deleted: img.id });
-    return items;
+  }
+
+  private async deleteImage(id: string, items: ImageDeleteItem[]): Promise<void> {
+    await this.stores.images.delete(id);
+    items.push({ Deleted: id });
+    await this.events.record('delete', id, id);
   }
 
   async prune(opts: { all?: boolean; filters?: Filters }): Promise<PruneReport> {
     const filters = opts.filters ?? {};
-    checkFilterKeys(filters, ['dangling', 'until', 'label']);
+    checkFilterKeys(filters, ['dangling', 'until', 'label', 'label!']);
     const all = opts.all || boolFilter(filters, 'dangling') === false;
     const until = filters.until?.map((t) => parseTimestamp(t));
     const deleted: ImageDeleteItem[] = [];
@@ -193,17 +231,13 @@ export class ImageService {
       if (!all && img.tags.length > 0) continue;
       if (this.usersOf(img.id).length > 0) continue;
       if (until && !until.every((u) => img.created < u)) continue;
-      if (filters.label) {
-        const config = await this.stores.images.config(img.id);
-        if (!labelsMatch(config.config?.Labels, filters.label)) continue;
+      if (filters.label || filters['label!']) {
+        const labels = (await this.stores.images.config(img.id)).config?.Labels;
+        if (!labelsMatch(labels, filters.label) || labelsExcluded(labels, filters['label!'])) continue;
       }
       const before = this.layerBytes();
-      for (const t of [...img.tags, ...img.repoDigests]) {
-        this.stores.images.untag(t);
-        deleted.push({ Untagged: familiarTag(t) });
-      }
-      await this.stores.images.delete(img.id);
-      deleted.push({ Deleted: img.id });
+      await this.untagAll(img, deleted);
+      await this.deleteImage(img.id, deleted);
       reclaimed += Math.max(0, before - this.layerBytes());
     }
     reclaimed += await this.sweepStore();
@@ -233,17 +267,24 @@ export class ImageService {
 
   async load(source: Readable): Promise<{ loaded: { id: string; tags: string[] }[] }> {
     const { loadArchive } = await import('../image/archive/index.js');
-    return loadArchive(source, this.stores);
+    const result = await loadArchive(source, this.stores);
+    // As Docker's: a load event per image, none for the names it gets.
+    for (const { id } of result.loaded) await this.events.record('load', id, id);
+    return result;
   }
 
   async save(refs: string[], out: Writable, opts: { format: 'docker' | 'oci' }): Promise<void> {
     const { saveArchive } = await import('../image/archive/index.js');
-    return saveArchive(refs, out, this.stores, opts);
+    await saveArchive(refs, out, this.stores, opts);
+    for (const id of new Set(refs.map((r) => this.stores.images.resolve(r).id))) await this.events.record('save', id, id);
   }
 
   async import(source: Readable, opts: { ref?: string; changes?: string[]; message?: string }): Promise<string> {
     const { importRootfs } = await import('../image/import.js');
-    return importRootfs(source, this.stores, opts);
+    const id = await importRootfs(source, this.stores, opts);
+    if (opts.ref !== undefined) await this.events.record('tag', id, familiarString(withDefaultTag(parseReference(opts.ref))));
+    await this.events.record('import', id, id);
+    return id;
   }
 
   private layerBytes(): number {

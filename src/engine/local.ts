@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { arch as osArch, cpus as osCpus, hostname as osHostname, machine as osMachine, totalmem as osTotalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { effectiveNetworkMode } from '../container/config.js';
 import { ContainerStore } from '../container/store.js';
 import { ImageStore } from '../image/store.js';
 import { CRUN_PATH, OciRuntime } from '../runtime/runtime.js';
@@ -29,7 +30,7 @@ import type {
   VersionInfo,
   WaitCondition,
 } from './engine.js';
-import { ImageService, type ImageStores } from './images.js';
+import { ImageEvents, ImageService, type ImageStores } from './images.js';
 import type { RegistryService } from './registry.js';
 import { dbFile, type EnginePaths } from './paths.js';
 import { ContainerService } from './containers.js';
@@ -59,6 +60,7 @@ export class LocalEngine implements Engine {
     volumes: VolumeService;
     networks: NetworkService;
     events: EventLog;
+    imageEvents: ImageEvents;
   };
 
   constructor(
@@ -79,17 +81,19 @@ export class LocalEngine implements Engine {
     const paths = { root: resolve(this.paths.root), runroot: resolve(this.paths.runroot) };
     const containerStore = new ContainerStore(db);
     const events = new EventLog(db);
+    const imageEvents = new ImageEvents(events, images);
     const volumes = new VolumeService(
       new VolumeStore(this.paths.root, db),
       { all: (name) => containerStore.usersOfVolume(name), active: (name) => containerStore.activeUsersOfVolume(name, bootId()) },
       paths.runroot,
       events,
     );
-    const networks = new NetworkService(new NetworkStore(db), paths, events, (id) => containerStore.get(id)?.hostConfig.ExtraHosts);
+    const networks = new NetworkService(new NetworkStore(db), paths, events, (id) => containerStore.get(id)?.hostConfig);
     const containers = new ContainerService({
       paths,
       store: containerStore,
       images,
+      imageEvents,
       layers,
       content,
       volumes,
@@ -107,7 +111,8 @@ export class LocalEngine implements Engine {
     this.opened = {
       db,
       stores,
-      images: new ImageService(stores, (id) => containers.usersOfImage(id)),
+      images: new ImageService(stores, imageEvents, (id) => containers.usersOfImage(id)),
+      imageEvents,
       containers,
       containerStore,
       volumes,
@@ -211,10 +216,10 @@ export class LocalEngine implements Engine {
 
   /** The registry client is loaded on first use: most commands never talk to a registry. */
   private async registry(): Promise<RegistryService> {
-    const { stores } = await this.open();
+    const { stores, imageEvents } = await this.open();
     if (!this.registryService) {
       const { RegistryService } = await import('./registry.js');
-      this.registryService = new RegistryService(stores);
+      this.registryService = new RegistryService(stores, imageEvents);
     }
     return this.registryService;
   }
@@ -362,8 +367,9 @@ export class LocalEngine implements Engine {
   async networkConnect(network: string, container: string, config?: EndpointConfig) {
     const { networks, containers } = await this.open();
     const rec = await containers.get(container);
-    if (!isNetworkName(rec.hostConfig.NetworkMode)) {
-      throw new ForbiddenError('network_mode', `container sharing network namespace with another container or host cannot be connected to any other network (network mode ${rec.hostConfig.NetworkMode ?? 'none'})`);
+    const mode = effectiveNetworkMode(rec.hostConfig);
+    if (!isNetworkName(mode)) {
+      throw new ForbiddenError('network_mode', `container sharing network namespace with another container or host cannot be connected to any other network (network mode ${mode})`);
     }
     const n = await networks.attach(rec.id, network, config);
     if (rec.state.Running) {

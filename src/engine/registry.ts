@@ -9,9 +9,9 @@ import { listTags, pullImage, pullStatus, sourcesFor, type Progress } from '../i
 import { pushImage } from '../image/registry/push.js';
 import { loadRegistrySettings, type RegistrySettings } from '../image/registry/settings.js';
 import { readBody } from '../image/registry/transport.js';
-import { formatReference, fullName, parseDockerRef, parseReference, type Reference } from '../image/reference.js';
+import { familiarName, familiarString, formatReference, fullName, parseDockerRef, parseReference, type Reference } from '../image/reference.js';
 import type { Filters, ImageSearchResult, LoginResult } from './engine.js';
-import type { ImageStores } from './images.js';
+import type { ImageEvents, ImageStores } from './images.js';
 
 export interface PullOutcome {
   /** The image pulled (the last one, with allTags). */
@@ -25,7 +25,10 @@ const noProgress: Progress = () => undefined;
 export class RegistryService {
   private loaded?: { settings: RegistrySettings; credentials: DockerCredentials; pool: RegistryPool };
 
-  constructor(private readonly stores: ImageStores) {}
+  constructor(
+    private readonly stores: ImageStores,
+    private readonly events: ImageEvents,
+  ) {}
 
   private context(): NonNullable<RegistryService['loaded']> {
     if (!this.loaded) {
@@ -47,6 +50,7 @@ export class RegistryService {
       const parsed = parseDockerRef(ref);
       const result = await pullImage(parsed, pool, this.stores, pullOpts, progress);
       progress(pullStatus(parsed, result.updated));
+      await this.events.record('pull', familiarString(parsed), familiarName(parsed));
       return { id: result.id, reference: formatReference(parsed) };
     }
     const parsed = parseReference(ref);
@@ -63,6 +67,7 @@ export class RegistryService {
       id = result.id;
     }
     progress(pullStatus(parsed, updated));
+    await this.events.record('pull', familiarString(parsed), familiarName(parsed));
     return { id, reference: fullName(parsed) };
   }
 
@@ -113,6 +118,8 @@ export class RegistryService {
     const pushOpts = { maxConcurrentUploads: settings.maxConcurrentUploads, uploadChunkSize: settings.uploadChunkSize, signal: opts.signal };
     const pushed = [];
     for (const tag of tags) pushed.push(await pushImage({ ...parsed, tag }, pool, this.stores, pushOpts, progress));
+    // As Docker's: one event for the reference pushed (the repository's, with allTags).
+    await this.events.record('push', familiarString(opts.allTags ? parsed : { ...parsed, tag: tags[0] }), familiarName(parsed));
     return { reference: opts.allTags ? repoName : formatReference({ ...parsed, tag: tags[0] }), pushed };
   }
 

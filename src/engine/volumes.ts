@@ -17,7 +17,7 @@ import { isMountPoint, mountFilesystem, unmountFilesystem } from '../sys/mounts.
 import { needsMount, parseMountOptions, resolveNfsAddress } from '../volume/options.js';
 import type { VolumeRecord, VolumeStore } from '../volume/store.js';
 import type { Filters } from './engine.js';
-import { boolFilter, checkFilterKeys, labelsMatch } from './filters.js';
+import { boolFilter, checkFilterKeys, labelsExcluded, labelsMatch } from './filters.js';
 
 export interface Volume {
   Name: string;
@@ -180,13 +180,13 @@ export class VolumeService {
   /** Docker 23+: only anonymous volumes unless `all`; never one a container uses. */
   async prune(opts: { all?: boolean; filters?: Filters }): Promise<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }> {
     const filters = opts.filters ?? {};
-    checkFilterKeys(filters, ['label', 'all']);
+    checkFilterKeys(filters, ['label', 'label!', 'all']);
     const all = opts.all || boolFilter(filters, 'all') === true;
     const deleted: string[] = [];
     let reclaimed = 0;
     for (const v of this.store.list()) {
       if (!all && !v.anonymous) continue;
-      if (!labelsMatch(v.labels, filters.label)) continue;
+      if (!labelsMatch(v.labels, filters.label) || labelsExcluded(v.labels, filters['label!'])) continue;
       if (this.users.all(v.name).length > 0) continue;
       const size = await this.store.usage(v.name);
       await this.removing(v, () => this.store.remove(v.name, []));

@@ -116,6 +116,42 @@ describe('events fields, ps labels and the generic inspect', { skip }, () => {
     ok(['volume', 'rm', 'MyVol', 'none']);
   });
 
+  it('container inspect as Docker 20.10: tmpfs mounts, NetworkMode default, IPAMConfig, Aliases, no Health without a check', () => {
+    // Created, never started: nothing of a network is set up on the host.
+    ok(['create', '--name', 'tm', '--network', 'none', '--mount', 'type=tmpfs,dst=/t1,tmpfs-size=1m,readonly', '--tmpfs', '/t2:size=2m', 'busybox']);
+    const tm = JSON.parse(ok(['inspect', 'tm']))[0];
+    // --mount type=tmpfs is a mount point, --tmpfs is not (only HostConfig.Tmpfs).
+    assert.deepEqual(tm.Mounts, [{ Type: 'tmpfs', Source: '', Destination: '/t1', Mode: '', RW: false, Propagation: '' }]);
+    assert.deepEqual(tm.HostConfig.Tmpfs, { '/t2': 'size=2m' });
+    assert.ok(!('Health' in tm.State));
+    assert.equal(tm.HostConfig.NetworkMode, 'none');
+    assert.ok(tm.HostConfig.MaskedPaths.includes('/proc/kcore'));
+    assert.deepEqual(tm.HostConfig.BlkioDeviceReadBps, []);
+
+    ok(['create', '--name', 'dflt', 'busybox']);
+    const dflt = JSON.parse(ok(['inspect', 'dflt']))[0];
+    assert.equal(dflt.HostConfig.NetworkMode, 'default');
+    assert.deepEqual([Object.keys(dflt.NetworkSettings.Networks), dflt.NetworkSettings.Networks.bridge.Aliases, dflt.NetworkSettings.Networks.bridge.IPAMConfig], [['bridge'], null, null]);
+    assert.equal(JSON.parse(ok(['ps', '-a', '--filter', 'name=dflt', '--filter', 'network=bridge', '--format', '{{json .Names}}'])), 'dflt');
+
+    ok(['network', 'create', '--subnet', '10.231.9.0/24', 'ipnet']);
+    ok(['create', '--name', 'withip', '--network', 'ipnet', '--ip', '10.231.9.5', 'busybox']);
+    ok(['create', '--name', 'withalias', '--network', 'ipnet', '--network-alias', 'foo', 'busybox']);
+    const endpoint = (c: string) => JSON.parse(ok(['inspect', '-f', '{{json .NetworkSettings.Networks.ipnet}}', c]));
+    assert.deepEqual([endpoint('withip').IPAMConfig, endpoint('withip').Aliases], [{ IPv4Address: '10.231.9.5' }, null]);
+    assert.deepEqual([endpoint('withalias').IPAMConfig, endpoint('withalias').Aliases], [null, ['foo']]);
+    ok(['rm', 'tm', 'dflt', 'withip', 'withalias']);
+    ok(['network', 'rm', 'ipnet']);
+  });
+
+  it('logs --details: a space before each line (berth logs no attributes), after -t\'s timestamp, as Docker 20.10', () => {
+    ok(['run', '--name', 'det', '--network', 'none', 'busybox', 'sh', '-c', 'echo a; echo b >&2']);
+    const plain = berth(root, ['logs', '--details', 'det']);
+    assert.deepEqual([plain.stdout, plain.stderr], [' a\n', ' b\n']);
+    assert.match(ok(['logs', '--details', '-t', 'det']), /^\d{4}-\d\d-\d\dT[\d:.]+Z  a\n$/);
+    ok(['rm', 'det']);
+  });
+
   it('events ends quietly with exit 0 when its reader goes away (| head)', async () => {
     ok(['volume', 'create', 'pipevol1']);
     const child = spawn(process.execPath, [berthBin, '--root', root, '--runroot', root + '/run', 'events', '--since', '1h'], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -142,3 +142,42 @@ test('import with --change, then prune removes dangling, prune -a removes the re
   assert.equal(berthOk(root, ['images', '-q']), '');
   assert.deepEqual(layerDirs(), []);
 });
+
+test('image events as Docker 20.10 records them: IDs, name=, labels while the image exists', () => {
+  const tmp = tempDir('berth-image-events-');
+  try {
+    const r = tmp.dir;
+    const id = /\((sha256:[a-f0-9]{64})\)/.exec(berthOk(r, ['system', 'init']))![1];
+    const since = String(Math.floor(Date.now() / 1000) - 1);
+    const archive = join(r, 'bb.tar');
+    berthOk(r, ['save', '-o', archive, 'busybox', id]);
+    berthOk(r, ['tag', 'busybox', 'ev']);
+    berthOk(r, ['rmi', 'ev']);
+    berthOk(r, ['rmi', 'busybox']);
+    berthOk(r, ['load', '-i', archive]);
+    const rootfs = join(r, 'rootfs.tar');
+    const manifest = JSON.parse(execFileSync('tar', ['-xOf', archive, 'manifest.json'], { encoding: 'utf8' }));
+    writeFileSync(rootfs, execFileSync('tar', ['-xOf', archive, manifest[0].Layers[0]], { maxBuffer: 64 << 20 }));
+    const imp = berthOk(r, ['import', '-c', 'LABEL a=b', rootfs, 'imp']).trim();
+    berthOk(r, ['rmi', 'imp']);
+    const until = String(Math.ceil(Date.now() / 1000) + 1);
+    const events = berthOk(r, ['events', '--since', since, '--until', until, '--filter', 'type=image', '--format', '{{.Type}} {{.Action}} {{.Actor.ID}} {{json .Actor.Attributes}}']);
+    const name = (n: string) => JSON.stringify({ name: n });
+    assert.deepEqual(events.trim().split('\n'), [
+      `image save ${id} ${name(id)}`,
+      `image tag ${id} ${name('ev:latest')}`,
+      `image untag ${id} ${name(id)}`,
+      `image untag ${id} ${name(id)}`,
+      `image delete ${id} ${name(id)}`,
+      `image load ${id} ${name(id)}`,
+      `image tag ${imp} {"a":"b","name":"imp:latest"}`,
+      `image import ${imp} {"a":"b","name":"${imp}"}`,
+      `image untag ${imp} {"a":"b","name":"${imp}"}`,
+      // Docker's daemon looks the image up for its labels: a deleted one has none.
+      `image delete ${imp} ${name(imp)}`,
+    ]);
+    assert.equal(berthOk(r, ['events', '--since', since, '--until', until, '--filter', 'type=image', '--filter', 'event=tag', '--format', '{{.Status}} {{.ID}}']), `tag ${id}\ntag ${imp}\n`);
+  } finally {
+    tmp.cleanup();
+  }
+});

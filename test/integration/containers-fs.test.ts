@@ -225,6 +225,7 @@ describe('container files', { skip }, () => {
 
   it('commits a container into an image that runs with its changes, and applies --change', () => {
     try {
+      const since = String(Math.floor(Date.now() / 1000) - 1);
       ok(['run', '-d', '--name', 'base', 'busybox', 'sh', '-c', 'echo committed-file > /data.txt; rm /bin/vi; sleep 1000']);
       for (let i = 0; i < 50 && run(['exec', 'base', 'test', '-f', '/data.txt']).code !== 0; i++) spawnSync('sleep', ['0.1']);
       const id = ok(['commit', '-m', 'a message', '-a', 'tester', 'base', 'committed:v1']).trim();
@@ -235,13 +236,18 @@ describe('container files', { skip }, () => {
       assert.equal(ok(['image', 'inspect', '-f', '{{.Author}} {{.Comment}}', 'committed:v1']), 'tester a message\n');
       assert.match(ok(['history', '--no-trunc', '--format', '{{.CreatedBy}}|{{.Comment}}', 'committed:v1']).split('\n')[0], /^sh -c echo committed-file.*\|a message$/);
 
-      ok(['commit', '--change', 'CMD ["echo","committed"]', '--change', 'ENV FROM_CHANGE=1', '--pause=false', 'base', 'committed:v2']);
+      const v2 = ok(['commit', '--change', 'CMD ["echo","committed"]', '--change', 'ENV FROM_CHANGE=1', '--pause=false', 'base', 'committed:v2']).trim();
       assert.equal(ok(['run', '--rm', 'committed:v2']), 'committed\n');
       assert.equal(ok(['run', '--rm', 'committed:v2', 'sh', '-c', 'echo $FROM_CHANGE; cat /data.txt']), '1\ncommitted-file\n');
       // A stopped container, and no tag: a dangling image.
       ok(['stop', '-t', '0', 'base']);
       const untagged = ok(['commit', 'base']).trim();
       assert.match(ok(['images', '-q', '--no-trunc', '--filter', 'dangling=true']), new RegExp(untagged.slice(7)));
+      // As Docker's: a tag event for the name, then the container's commit event with it (familiar, or "").
+      const until = String(Math.ceil(Date.now() / 1000) + 1);
+      const events = (format: string, ...filters: string[]) => ok(['events', '--since', since, '--until', until, '--format', format, ...filters.flatMap((f) => ['--filter', f])]);
+      assert.equal(events('{{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}}', 'type=image', 'event=tag'), `tag ${id} committed:v1\ntag ${v2} committed:v2\n`);
+      assert.equal(events('{{.Actor.Attributes.imageRef}}|{{.Actor.Attributes.imageID}}', 'event=commit'), `committed:v1|${id}\ncommitted:v2|${v2}\n|${untagged}\n`);
       assert.match(run(['commit', 'base', 'bad@sha256:' + '0'.repeat(64)]).stderr, /digest/);
       ok(['rmi', untagged]);
     } finally {

@@ -412,7 +412,9 @@ describe('containers', { skip }, () => {
       assert.equal(info.Path, 'sh');
       assert.deepEqual(info.Args, ['-c', 'echo started; exit 2']);
       assert.equal(info.State.ExitCode, 2);
-      assert.equal(info.HostConfig.NetworkMode, 'bridge');
+      // As Docker 20.10: "default" when no --network was given (the container is on bridge).
+      assert.equal(info.HostConfig.NetworkMode, 'default');
+      assert.deepEqual(Object.keys(info.NetworkSettings.Networks), ['bridge']);
       assert.equal(info.Config.Labels.team, 'a');
       assert.equal(info.Driver, 'overlay');
       assert.ok(info.LogPath.endsWith('ctr.log'));

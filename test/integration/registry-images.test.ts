@@ -263,4 +263,31 @@ describe('pulled images and their names', { skip }, () => {
     assert.equal(refused.stderr, `Error: conflict: unable to delete ${one.id.slice(7, 19)} (must be forced) - image is referenced in multiple repositories\n`);
     assert.equal(await ok(root, ['rmi', '-f', one.id.slice(7, 19)]), `Untagged: other:latest\nUntagged: ${repo}@${one.digest}\nDeleted: ${one.id}\n`);
   });
+
+  it('records pull and push events as Docker: the reference as given, name= its repository, labels when it names an image', async () => {
+    const root = freshRoot();
+    const repo = `${registry.host}/share/one`;
+    const ev = `${registry.host}/share/events`;
+    const since = String(Math.floor(Date.now() / 1000) - 1);
+    await ok(root, ['pull', `${repo}:v1`]);
+    await ok(root, ['pull', `${repo}@${one.digest}`]);
+    await ok(root, ['pull', '-a', repo]);
+    await ok(root, ['tag', `${repo}:v1`, `${ev}:v1`]);
+    await ok(root, ['push', `${ev}:v1`]);
+    await ok(root, ['push', '-a', ev]);
+    const until = String(Math.ceil(Date.now() / 1000) + 1);
+    const events = await ok(root, ['events', '--since', since, '--until', until, '--filter', 'event=pull', '--filter', 'event=push', '--format', '{{.Type}} {{.Action}} {{.Actor.ID}} {{json .Actor.Attributes}}']);
+    const parsed = events.trim().split('\n').map((l) => {
+      const [type, action, id, attributes] = l.split(' ');
+      return [type, action, id, JSON.parse(attributes)];
+    });
+    assert.deepEqual(parsed, [
+      ['image', 'pull', `${repo}:v1`, { which: 'one', name: repo }],
+      ['image', 'pull', `${repo}@${one.digest}`, { which: 'one', name: repo }],
+      // With -a the reference is the repository's, which names no image (no :latest here).
+      ['image', 'pull', repo, { name: repo }],
+      ['image', 'push', `${ev}:v1`, { which: 'one', name: ev }],
+      ['image', 'push', ev, { name: ev }],
+    ]);
+  });
 });

@@ -75,3 +75,17 @@ test('volumes: in use cannot be removed; prune takes anonymous unless all, never
     cleanup();
   }
 });
+
+test('volume prune takes label!= (key, or key=value) as Docker does', async () => {
+  const { service, cleanup } = setup();
+  try {
+    await service.create({ Name: 'keep', Labels: { keep: '' } });
+    await service.create({ Name: 'blue', Labels: { colour: 'blue' } });
+    await service.create({ Name: 'red', Labels: { colour: 'red' } });
+    await service.create({ Name: 'plain' });
+    assert.deepEqual((await service.prune({ all: true, filters: { 'label!': ['keep', 'colour=blue'] } })).VolumesDeleted?.sort(), ['plain', 'red']);
+    assert.deepEqual(service.list().Volumes.map((v) => v.Name).sort(), ['blue', 'keep']);
+  } finally {
+    cleanup();
+  }
+});

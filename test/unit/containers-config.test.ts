@@ -5,11 +5,12 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { commandString, mergeConfig, normalizeHostConfig } from '../../src/container/config.js';
+import { commandString, effectiveNetworkMode, mergeConfig, normalizeHostConfig } from '../../src/container/config.js';
 import { readLog } from '../../src/container/logs.js';
 import { mkdirInRoot, readFileInRoot } from '../../src/container/rootfs.js';
 import { initialBook, initialState, type ContainerRecord } from '../../src/container/store.js';
 import { filterPsOutput } from '../../src/container/top.js';
+import { endpointAliases } from '../../src/engine/containers.js';
 import { resolveUser } from '../../src/container/user.js';
 import { parseSignal, statusText } from '../../src/container/status.js';
 import { tempDir } from '../helpers/root.js';
@@ -46,12 +47,15 @@ describe('container config', () => {
 
   it("fills HostConfig with docker's defaults and refuses what docker refuses", () => {
     const hc = normalizeHostConfig({});
-    assert.equal(hc.NetworkMode, 'bridge');
+    // Docker records "default" when no network was asked for; the container is on the default bridge.
+    assert.equal(hc.NetworkMode, 'default');
+    assert.equal(effectiveNetworkMode(hc), 'bridge');
     assert.deepEqual(hc.RestartPolicy, { Name: 'no', MaximumRetryCount: 0 });
     assert.equal(hc.IpcMode, 'private');
     assert.equal(hc.ShmSize, 64 * 1024 * 1024);
     assert.deepEqual(hc.LogConfig, { Type: 'k8s-file', Config: {} });
-    assert.equal(normalizeHostConfig({ NetworkMode: 'default' }).NetworkMode, 'bridge');
+    assert.equal(normalizeHostConfig({ NetworkMode: 'default' }).NetworkMode, 'default');
+    assert.equal(effectiveNetworkMode({ NetworkMode: 'host' }), 'host');
     assert.equal(normalizeHostConfig({ NetworkMode: 'host' }).NetworkMode, 'host');
     // Networks by name pass through: the engine checks that they exist.
     assert.equal(normalizeHostConfig({ NetworkMode: 'bridge' }).NetworkMode, 'bridge');
@@ -196,5 +200,37 @@ describe('top, logs and rootfs paths', () => {
     } finally {
       tmp.cleanup();
     }
+  });
+
+  it("shows an endpoint's aliases as Docker 20.10: the short ID on a user network once started, null for none", () => {
+    const id = 'abcdef012345';
+    assert.equal(endpointAliases([], { userNetwork: true, started: false, shortId: id }), null);
+    assert.deepEqual(endpointAliases(['foo'], { userNetwork: true, started: false, shortId: id }), ['foo']);
+    assert.deepEqual(endpointAliases([], { userNetwork: true, started: true, shortId: id }), [id]);
+    assert.deepEqual(endpointAliases(['foo'], { userNetwork: true, started: true, shortId: id }), ['foo', id]);
+    assert.deepEqual(endpointAliases([id], { userNetwork: true, started: true, shortId: id }), [id]);
+    assert.equal(endpointAliases([], { userNetwork: false, started: true, shortId: id }), null);
+  });
+
+  it("has the HostConfig keys Docker's always has, at Docker's values", () => {
+    const hc = normalizeHostConfig({});
+    for (const [key, value] of Object.entries({
+      ContainerIDFile: '', VolumeDriver: '', ConsoleSize: [0, 0], Cgroup: '', Links: null, OomScoreAdj: 0, Isolation: '',
+      BlkioWeightDevice: [], BlkioDeviceReadBps: [], BlkioDeviceWriteBps: [], BlkioDeviceReadIOps: [], BlkioDeviceWriteIOps: [],
+      CpuPeriod: 0, CpuQuota: 0, CpuRealtimePeriod: 0, CpuRealtimeRuntime: 0, CpusetMems: '', DeviceCgroupRules: null, DeviceRequests: null,
+      KernelMemory: 0, KernelMemoryTCP: 0, MemorySwappiness: null, CpuCount: 0, CpuPercent: 0, IOMaximumIOps: 0, IOMaximumBandwidth: 0,
+    })) {
+      assert.deepEqual(hc[key], value, key);
+    }
+    assert.ok((hc.MaskedPaths as string[]).includes('/proc/kcore'));
+    assert.deepEqual(hc.ReadonlyPaths, ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger']);
+    const privileged = normalizeHostConfig({ Privileged: true });
+    assert.deepEqual([privileged.MaskedPaths, privileged.ReadonlyPaths], [null, null]);
+    // Init, as Docker: only when --init or --init=false was given.
+    assert.ok(!('Init' in JSON.parse(JSON.stringify(hc))));
+    assert.equal(normalizeHostConfig({ Init: false }).Init, false);
+    // Given values stay.
+    assert.equal(normalizeHostConfig({ CpuPeriod: 50000 }).CpuPeriod, 50000);
+    assert.deepEqual(normalizeHostConfig({ DeviceCgroupRules: ['c 1:3 r'] }).DeviceCgroupRules, ['c 1:3 r']);
   });
 });

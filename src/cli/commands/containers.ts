@@ -569,7 +569,8 @@ export function registerContainerCommands(cli: Cli): void {
       .option('--until <string>', 'Show logs before a timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)')
       .option('-n, --tail <string>', 'Number of lines to show from the end of the logs', 'all')
       .option('-t, --timestamps', 'Show timestamps')
-      .action((name: string, o: { follow?: boolean; since?: string; until?: string; tail: string; timestamps?: boolean }) =>
+      .option('--details', 'Show extra details provided to logs')
+      .action((name: string, o: { follow?: boolean; since?: string; until?: string; tail: string; timestamps?: boolean; details?: boolean }) =>
         cli.run(async (engine) => {
           const tail = /^\d+$/.test(o.tail) ? Number(o.tail) : 'all';
           const entries = engine.containerLogs(name, {
@@ -582,6 +583,9 @@ export function registerContainerCommands(cli: Cli): void {
           for await (const e of entries) {
             const out = e.stream === 'stdout' ? process.stdout : process.stderr;
             if (o.timestamps) out.write(logTimestamp(e.time) + ' ');
+            // Docker puts a line's log attributes (from the labels= and env= log options) and a
+            // space before it; berth's log has no attributes, which leaves the space, as Docker.
+            if (o.details) out.write(' ');
             out.write(e.line);
           }
         }),
