@@ -20,6 +20,8 @@ export interface ContainerMount {
   nonRecursive?: boolean;
   /** Volumes only: the image's files at the destination are still to be copied in (first start, empty volume). */
   copyData?: boolean;
+  /** Volumes only (--mount's volume-driver, volume-opt, volume-label): how to create it if it does not exist. */
+  create?: { driver?: string; options?: Record<string, string>; labels?: Record<string, string> };
 }
 
 export interface ParsedBind {
@@ -121,7 +123,13 @@ function fromMountSpec(m: MountSpec): ContainerMount {
       ...(m.BindOptions?.NonRecursive ? { nonRecursive: true } : {}),
     };
   }
-  return { type: 'volume', source: m.Source ?? '', destination, rw, mode: 'z', copyData: m.VolumeOptions?.NoCopy !== true };
+  const vo = m.VolumeOptions;
+  const create = {
+    ...(vo?.DriverConfig?.Name ? { driver: vo.DriverConfig.Name } : {}),
+    ...(vo?.DriverConfig?.Options ? { options: vo.DriverConfig.Options } : {}),
+    ...(vo?.Labels ? { labels: vo.Labels } : {}),
+  };
+  return { type: 'volume', source: m.Source ?? '', destination, rw, mode: 'z', copyData: vo?.NoCopy !== true, ...(Object.keys(create).length ? { create } : {}) };
 }
 
 /** `container[:ro|rw]` of --volumes-from. */

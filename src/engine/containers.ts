@@ -316,7 +316,7 @@ export class ContainerService {
     mark('create: record');
     // After the record, which makes them in use: a `volume rm` meanwhile cannot take them.
     try {
-      for (const m of mounts) if (m.type === 'volume') await this.deps.volumes.forContainer(m.source, anonymous.has(m.source));
+      for (const m of mounts) if (m.type === 'volume') await this.deps.volumes.forContainer(m.source, anonymous.has(m.source), m.create);
       if (isNetworkName(networkMode)) await this.deps.networks.attach(id, networkMode, body.NetworkingConfig?.EndpointsConfig?.[networkMode]);
     } catch (err) {
       this.deps.networks.detach(id);

@@ -16,6 +16,7 @@ import { lock } from '../sys/lock.js';
 import { isMountPoint, mountFilesystem, unmountFilesystem } from '../sys/mounts.js';
 import { needsMount, parseMountOptions, resolveNfsAddress } from '../volume/options.js';
 import type { VolumeRecord, VolumeStore } from '../volume/store.js';
+import type { ContainerMount } from '../container/mounts.js';
 import type { Filters } from './engine.js';
 import { boolFilter, checkFilterKeys, labelsExcluded, labelsMatch } from './filters.js';
 
@@ -67,10 +68,10 @@ export class VolumeService {
    * The volume a container mounts, created on first use. Its data directory is made again if
    * a crash lost it.
    */
-  async forContainer(name: string, anonymous = false): Promise<VolumeRecord> {
+  async forContainer(name: string, anonymous = false, create: ContainerMount['create'] = {}): Promise<VolumeRecord> {
     let v = this.store.get(name);
     if (!v) {
-      v = await this.store.create({ name, anonymous });
+      v = await this.store.create({ name, anonymous, ...create });
       this.events?.record('volume', 'create', v.name, { driver: v.driver });
     }
     await fsp.mkdir(v.mountpoint, { recursive: true, mode: 0o755 });

@@ -281,4 +281,25 @@ describe('container volumes', { skip }, () => {
       cleanUp(['nomount'], ['badsize', 'nodevice', 'badopts']);
     }
   });
+
+  it("creates a volume that --mount names on first use with its volume-opt and volume-label; an existing one keeps its own", () => {
+    try {
+      const spec = 'type=volume,src=mountopts,dst=/x,volume-opt=type=tmpfs,volume-opt=device=tmpfs,volume-opt=o=size=1m,volume-label=team=a';
+      assert.equal(ok(['run', '--rm', '--network', 'none', '--mount', spec, 'busybox', 'sh', '-c', "grep ' /x ' /proc/mounts | cut -d' ' -f1,3"]), 'tmpfs tmpfs\n');
+      assert.equal(ok(['volume', 'inspect', '-f', '{{.Options.type}} {{.Options.o}} {{.Labels.team}}', 'mountopts']), 'tmpfs size=1m a\n');
+      // As Docker: options and labels only make a new volume.
+      ok(['run', '--rm', '--network', 'none', '--mount', 'src=mountopts,dst=/x,volume-opt=o=size=2m,volume-label=team=b', 'busybox', 'true']);
+      assert.equal(ok(['volume', 'inspect', '-f', '{{.Options.o}} {{.Labels.team}}', 'mountopts']), 'size=1m a\n');
+      const bad = run(['run', '--rm', '--network', 'none', '--mount', 'src=badmountopts,dst=/x,volume-opt=foo=bar', 'busybox', 'true']);
+      assert.deepEqual([bad.code, bad.stderr], [125, 'Error: create badmountopts: invalid option: "foo"\n']);
+      assert.ok(!volumes().includes('badmountopts'));
+      assert.equal(ok(['ps', '-aq']), '');
+      const malformed = run(['run', '--rm', '--network', 'none', '--mount', 'src=v2,dst=/x,volume-opt=novalue', 'busybox', 'true']);
+      assert.equal(malformed.code, 125);
+      assert.match(malformed.stderr, /invalid volume-opt 'novalue': must be a key=value pair/);
+      assert.deepEqual(volumeMounts(), []);
+    } finally {
+      cleanUp([], ['mountopts', 'badmountopts']);
+    }
+  });
 });

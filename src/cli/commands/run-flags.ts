@@ -305,11 +305,24 @@ export function parseMountFlag(value: string): MountSpec {
         spec.Type = 'volume';
         spec.VolumeOptions = { ...spec.VolumeOptions, NoCopy: bool(key, v) };
         break;
+      // What a volume made on first use is created with (an existing one keeps its own).
+      case 'volume-driver':
+        spec.VolumeOptions = { ...spec.VolumeOptions, DriverConfig: { ...spec.VolumeOptions?.DriverConfig, Name: need() } };
+        break;
+      case 'volume-opt':
+      case 'volume-label': {
+        const kv = need();
+        const at = kv.indexOf('=');
+        if (at < 1) bad('--mount', value, `invalid ${key} '${kv}': must be a key=value pair`);
+        const [k, val] = [kv.slice(0, at), kv.slice(at + 1)];
+        const o = spec.VolumeOptions ?? {};
+        spec.VolumeOptions =
+          key === 'volume-opt'
+            ? { ...o, DriverConfig: { ...o.DriverConfig, Options: { ...o.DriverConfig?.Options, [k]: val } } }
+            : { ...o, Labels: { ...o.Labels, [k]: val } };
+        break;
+      }
       default:
-        if (key.startsWith('volume-')) {
-          spec.Type = 'volume';
-          break;
-        }
         bad('--mount', value, `unexpected key '${key}' in '${field}'`);
     }
   }
