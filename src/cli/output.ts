@@ -58,7 +58,7 @@ export function renderInspect(items: object[], format?: string): string {
 }
 
 /** The row's fields in sorted order, keeping its prototype's methods. */
-function sortKeys(item: object): object {
+export function sortKeys(item: object): object {
   const sorted = Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   return Object.assign(Object.create(Object.getPrototypeOf(item) as object | null) as object, sorted);
 }

@@ -63,6 +63,19 @@ export interface PruneReport {
   SpaceReclaimed: number;
 }
 
+/** GET /system/df: what images, containers and volumes take on disk. berth has no build cache. */
+export interface SystemDataUsage {
+  /** All image layers, each counted once however many images share it. */
+  LayersSize: number;
+  /** With SharedSize (bytes of layers other images have too) and Containers (how many use it). */
+  Images: ImageSummary[];
+  /** With SizeRw and SizeRootFs. */
+  Containers: ContainerSummary[];
+  /** With UsageData. */
+  Volumes: Volume[];
+  BuildCache: never[];
+}
+
 export interface SystemInfo {
   ID: string;
   Containers: number;
@@ -624,6 +637,8 @@ export interface Engine {
   /** Resizes the terminal of a running exec with a TTY. */
   execResize(execId: string, height: number, width: number): Promise<void>;
   execInspect(execId: string): Promise<ExecInspect>;
+
+  systemDf(): Promise<SystemDataUsage>;
 
   /** Starts, once per boot, the containers whose restart policy brings them back after a reboot (the first command of a boot does it too). */
   systemBoot(): Promise<BootReport>;

@@ -220,6 +220,23 @@ export class ImageService {
     await this.events.record('delete', id, id);
   }
 
+  /**
+   * The images of GET /system/df: each with the containers that use it and, as SharedSize, the
+   * bytes of its layers that other images have too; and the bytes of all layers, counted once.
+   */
+  async diskUsage(): Promise<{ LayersSize: number; Images: ImageSummary[] }> {
+    const images = await this.list({});
+    const chains = new Map(images.map((img) => [img.Id, new Set(this.stores.images.imageLayers(img.Id).map((l) => l.chainId))]));
+    const imagesWith = new Map<string, number>();
+    for (const set of chains.values()) for (const c of set) imagesWith.set(c, (imagesWith.get(c) ?? 0) + 1);
+    for (const img of images) {
+      const shared = [...chains.get(img.Id)!].filter((c) => imagesWith.get(c)! > 1);
+      img.SharedSize = shared.reduce((sum, c) => sum + (this.stores.layers.get(c)?.size ?? 0), 0);
+      img.Containers = this.usersOf(img.Id).length;
+    }
+    return { LayersSize: this.layerBytes(), Images: images };
+  }
+
   async prune(opts: { all?: boolean; filters?: Filters }): Promise<PruneReport> {
     const filters = opts.filters ?? {};
     checkFilterKeys(filters, ['dangling', 'until', 'label', 'label!']);

@@ -26,6 +26,7 @@ import type {
   LogEntry,
   LogOptions,
   ProgressHandler,
+  SystemDataUsage,
   SystemInfo,
   VersionInfo,
   WaitCondition,
@@ -318,6 +319,11 @@ export class LocalEngine implements Engine {
   }
   async execInspect(execId: string) {
     return (await this.open()).containers.execs.inspect(execId);
+  }
+  async systemDf(): Promise<SystemDataUsage> {
+    const { images, containers, volumes } = await this.open();
+    const { LayersSize, Images } = await images.diskUsage();
+    return { LayersSize, Images, Containers: await containers.list({ all: true, size: true }), Volumes: await volumes.diskUsage(), BuildCache: [] };
   }
   async systemBoot() {
     return (await this.open()).containers.afterBoot();

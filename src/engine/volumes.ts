@@ -172,6 +172,13 @@ export class VolumeService {
     return toVolume(this.store.resolve(name));
   }
 
+  /** The volumes of GET /system/df: each with the bytes under its data directory and the containers that mount it. */
+  async diskUsage(): Promise<Volume[]> {
+    return Promise.all(
+      this.store.list().map(async (v) => ({ ...toVolume(v), UsageData: { Size: await this.store.usage(v.name), RefCount: this.users.all(v.name).length } })),
+    );
+  }
+
   async remove(name: string, opts: { force?: boolean }): Promise<void> {
     const v = this.store.get(name);
     await this.removing(v, () => this.store.remove(name, this.users.all(name), opts.force));

@@ -22,7 +22,7 @@ import { addRunFlags, buildRunRequest, normalizeBoolFlags, parseKeyValueFile, ty
 /** docker run's exit code for failures of berth itself, before the container's command ran. */
 const EXIT_ENGINE = 125;
 
-const psHeaders = {
+export const psHeaders = {
   ID: 'CONTAINER ID',
   Image: 'IMAGE',
   Command: 'COMMAND',
@@ -382,7 +382,7 @@ function goTime(unixSeconds: number): string {
   return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000 UTC`;
 }
 
-function psRow(c: ContainerSummary, trunc: boolean): Record<string, string> {
+export function psRow(c: ContainerSummary, trunc: boolean): Record<string, string> {
   const image = /^sha256:[a-f0-9]{64}$/.test(c.Image) && trunc ? shortId(c.Image.slice(7)) : c.Image;
   return {
     ID: trunc ? shortId(c.Id) : c.Id,

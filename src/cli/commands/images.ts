@@ -14,7 +14,7 @@ import { parseFilterArgs } from './filters.js';
 import { confirm } from './confirm.js';
 import { inspectEach } from './inspect.js';
 
-const imageHeaders = {
+export const imageHeaders = {
   ID: 'IMAGE ID',
   Repository: 'REPOSITORY',
   Tag: 'TAG',
@@ -304,7 +304,7 @@ function ellipsis(s: string, max: number): string {
 }
 
 /** Go's time.Time String() form, as docker prints CreatedAt: "2006-01-02 15:04:05 -0700 MST". */
-function goTime(unixSeconds: number): string {
+export function goTime(unixSeconds: number): string {
   const d = new Date(unixSeconds * 1000);
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000 UTC`;

@@ -1,4 +1,5 @@
 // Network commands: create, ls, inspect, rm, prune, connect, disconnect; and `port`.
+import type { Command } from 'commander';
 import type { Cli } from '../program.js';
 import { collect } from '../program.js';
 import { renderList, withLabelMethod } from '../output.js';
@@ -183,20 +184,24 @@ export function registerNetworkCommands(cli: Cli): void {
     .option('-f, --force', 'Force the container to disconnect from a network')
     .action((network: string, container: string) => cli.run((engine) => engine.networkDisconnect(network, container)));
 
-  cli.program
-    .command('port')
-    .description('List port mappings or a specific mapping for the container')
-    .argument('<container>')
-    .argument('[port]', 'PRIVATE_PORT[/PROTO]')
-    .action((container: string, port: string | undefined) =>
-      cli.run(async (engine) => {
-        const info = await engine.containerInspect(container);
-        const lines = portLines((info.NetworkSettings as { Ports?: Parameters<typeof portLines>[0] }).Ports ?? {}, port);
-        if (!lines) {
-          process.stderr.write(`Error: No public port '${port}' published for ${container}\n`);
-          return 1;
-        }
-        process.stdout.write(lines.map((l) => l + '\n').join(''));
-      }),
-    );
+  // Also `container port`, as docker's; the group is there only when the command line names it.
+  const container = cli.program.commands.find((c) => c.name() === 'container');
+  for (const parent of [cli.program, container].filter((c): c is Command => c !== undefined)) {
+    parent
+      .command('port')
+      .description('List port mappings or a specific mapping for the container')
+      .argument('<container>')
+      .argument('[port]', 'PRIVATE_PORT[/PROTO]')
+      .action((name: string, port: string | undefined) =>
+        cli.run(async (engine) => {
+          const info = await engine.containerInspect(name);
+          const lines = portLines((info.NetworkSettings as { Ports?: Parameters<typeof portLines>[0] }).Ports ?? {}, port);
+          if (!lines) {
+            process.stderr.write(`Error: No public port '${port}' published for ${name}\n`);
+            return 1;
+          }
+          process.stdout.write(lines.map((l) => l + '\n').join(''));
+        }),
+      );
+  }
 }

@@ -1,12 +1,13 @@
-// System commands: info, version, and the generic inspect.
+// System commands: info, version, df, prune, and the generic inspect.
 import type { SystemInfo, VersionInfo } from '../../engine/engine.js';
 import { apiVersion, berthVersion } from '../../version.js';
-import type { Cli } from '../program.js';
+import { collect, type Cli } from '../program.js';
 import { compileTemplate, parseFormat } from '../template.js';
 import { humanBinarySize } from '../units.js';
 import type { Engine } from '../../engine/engine.js';
 import { BerthError, InvalidArgumentError } from '../../errors.js';
 import { inspectEach } from './inspect.js';
+import { systemDf, systemPrune, type SystemPruneOptions } from './system-usage.js';
 
 export function registerSystemCommands(cli: Cli): void {
   const { program } = cli;
@@ -46,6 +47,26 @@ export function registerSystemCommands(cli: Cli): void {
         return report.failed.length ? 1 : 0;
       }),
     );
+
+  system
+    .command('df')
+    .description('Show berth disk usage')
+    .option('-v, --verbose', 'Show detailed information on space usage')
+    .option('--format <string>', 'Format output using a custom template')
+    .action((o: { verbose?: boolean; format?: string }) =>
+      cli.run(async (engine) => {
+        process.stdout.write(await systemDf(engine, o));
+      }),
+    );
+
+  system
+    .command('prune')
+    .description('Remove unused data')
+    .option('-a, --all', 'Remove all unused images not just dangling ones')
+    .option('--filter <filter>', 'Provide filter values (e.g. "label=<key>=<value>")', collect)
+    .option('-f, --force', 'Do not prompt for confirmation')
+    .option('--volumes', 'Prune anonymous volumes')
+    .action((o: SystemPruneOptions) => cli.run((engine) => systemPrune(engine, o)));
 
   program
     .command('version')
