@@ -116,6 +116,10 @@ describe('container terminals, detach keys, signals and reboots', { skip }, () =
         assert.equal(noTty.stderr, 'the input device is not a TTY\n');
       }
       assert.equal(ok(['ps', '-aq']), before);
+      // create attaches nothing: Docker checks the terminal at run, exec and attach only.
+      const created = ok(['create', '-it', '--network', 'none', 'busybox', 'sh']).trim();
+      assert.equal(ok(['inspect', '-f', '{{.Config.Tty}} {{.Config.OpenStdin}}', created]), 'true true\n');
+      ok(['rm', created]);
       const execIds = JSON.parse(ok(['inspect', '-f', '{{json .ExecIDs}}', 'ex'])) as string[];
       assert.ok(execIds.length >= 2, 'exec sessions are recorded');
     } finally {

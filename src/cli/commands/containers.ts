@@ -308,7 +308,8 @@ function runFlagsAction(cli: Cli, run: boolean) {
       mark('load engine');
       const code = await withRunExitCodes(async () => {
         const req = buildRunRequest(o, image, command, { env: process.env, readFile: (p) => readFileSync(p, 'utf8') });
-        if (!req.detach && inputIsNotATty(req.body.AttachStdin ?? false, req.body.Tty ?? false)) return 1;
+        // create attaches nothing: as Docker, only run (and exec, attach) needs a terminal for -it.
+        if (run && !req.detach && inputIsNotATty(req.body.AttachStdin ?? false, req.body.Tty ?? false)) return 1;
         if (req.body.Tty && process.stdout.isTTY) req.body.HostConfig = { ...req.body.HostConfig, ConsoleSize: [process.stdout.rows, process.stdout.columns] };
         mark('parse flags');
         if (!run) {
