@@ -6,9 +6,8 @@ cd "$(dirname "$0")/.."
 
 # Debian packages: the OCI runtime, the monitor, the default image's busybox, layer
 # decompression (zstd; isal's igzip inflates gzip layers several times faster than zlib), the
-# init for `run --init` (tini-static), the DNS server of user networks (aardvark-dns), and (for
-# tests) the reference registry and htpasswd.
-packages=(runc conmon busybox-static zstd util-linux iptables containernetworking-plugins tini aardvark-dns docker-registry apache2-utils isal)
+# init for `run --init` (tini-static), and (for tests) the reference registry and htpasswd.
+packages=(runc conmon busybox-static zstd util-linux iptables containernetworking-plugins tini docker-registry apache2-utils isal)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -89,7 +89,7 @@ export class LocalEngine implements Engine {
       paths.runroot,
       events,
     );
-    const networks = new NetworkService(new NetworkStore(db), paths, events, (id) => containerStore.get(id)?.hostConfig);
+    const networks = new NetworkService(new NetworkStore(db), paths, events, (id) => containerStore.get(id)?.hostConfig.ExtraHosts);
     const containers = new ContainerService({
       paths,
       store: containerStore,

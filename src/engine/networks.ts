@@ -9,24 +9,16 @@
 // always "remove what this record implies", which also repairs a crash half-way through. Host
 // changes are serialized by one host-wide lock, since bridges and iptables are shared by every
 // berth state root.
-//
-// Names on user-defined networks are answered by one aardvark-dns per run root, started by the
-// first container that joins such a network, told of every join, leave and rename (SIGHUP), and
-// stopped when the last such container leaves, all under the same host lock.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { EventLog } from '../events/log.js';
 import { ConflictError, ForbiddenError, InvalidArgumentError, NotFoundError, SystemError } from '../errors.js';
-import { ContainerPaths } from '../container/paths.js';
-import { dnsConfig } from '../network/dns.js';
-import { containerResolvConf, dnsSettings, extraHostEntries, renderHosts, type DnsSettings, type HostEntry } from '../network/etc.js';
+import { containerResolvConf, extraHostEntries, renderHosts, type DnsSettings, type HostEntry } from '../network/etc.js';
 import { bridgeName, installScript, publishScript, uninstallScript } from '../network/firewall.js';
 import { checkStatic, chooseSubnet, contains, defaultGateway, defaultPools, formatCidr, macFor, overlaps, parseCidr, parseIp } from '../network/ipam.js';
 import { poolOf, type Attachment, type EndpointRecord, type NetworkRecord, type NetworkStore, type SubnetConfig } from '../network/store.js';
 import type { PortBinding } from '../network/ports.js';
-import { dnsServedAgain, dnsServerInstalled, dnsSockets, reloadDnsServer, startDnsServer, stopDnsServer } from '../sys/aardvark.js';
-import type { BackgroundProcess } from '../sys/background.js';
 import { lock } from '../sys/lock.js';
 import { addInterface, berthBridges, createNetns, ensureBridge, hostRouteCidrs, hostRoutes, iptablesRestore, iptablesSave, linkExists, portBindRefusal, removeLink, removeNetns } from '../sys/net.js';
 import { mark } from '../timing.js';
@@ -92,37 +84,15 @@ const BUILTIN = [DEFAULT_NETWORK, ...MODES];
 const HOST_LOCK = '/run/lock/berth-network.lock';
 const DEFAULT_ROOT = resolvePaths({}, {}).root;
 const LOCK_WAIT_MS = 60_000;
-/** How long a start waits for the DNS server to serve a gateway before the container goes without it. */
-const DNS_WAIT_MS = 2_000;
-/** resolv.conf's limit (glibc's MAXNS). */
-const MAX_NAMESERVERS = 3;
-
-/** What of a container's HostConfig its network files follow. */
-export interface NetworkHostConfig {
-  ExtraHosts?: string[] | null;
-  Dns?: string[] | null;
-  DnsSearch?: string[] | null;
-  DnsOptions?: string[] | null;
-}
 
 export class NetworkService {
   constructor(
     private readonly store: NetworkStore,
     private readonly paths: EnginePaths,
     private readonly events?: EventLog,
-    /** A container's --add-host (kept in its hosts file through rewrites) and --dns settings. */
-    private readonly hostConfigOf: (containerId: string) => NetworkHostConfig | undefined = () => undefined,
+    /** A container's HostConfig.ExtraHosts (--add-host), kept in its hosts file through rewrites. */
+    private readonly extraHostsOf: (containerId: string) => readonly string[] | null | undefined = () => [],
   ) {}
-
-  /** aardvark-dns's configuration directory: one file per user network with running containers. */
-  private get dnsDir(): string {
-    return join(this.paths.runroot, 'aardvark-dns');
-  }
-
-  /** The running aardvark-dns's pid and start time, written by the berth that started it. */
-  private get dnsRecord(): string {
-    return join(this.paths.runroot, 'aardvark-dns.pid');
-  }
 
   /** Where a container's network namespace is bind-mounted while it runs. */
   netnsPath(containerId: string): string {
@@ -401,12 +371,9 @@ export class NetworkService {
       await iptablesRestore(4, publishScript(network, ep.ip, ep.ports, '-A'));
       mark('network: published ports');
     }
+    writeFileSync(info.resolvConfPath, containerResolvConf(readHostFile('/etc/resolv.conf'), info.dns));
     if (network.name === DEFAULT_NETWORK) this.rewriteHostsOf(info.containerId);
-    else {
-      this.rewriteHosts(network);
-      await this.syncDnsLocked(network);
-    }
-    writeFileSync(info.resolvConfPath, containerResolvConf(readHostFile('/etc/resolv.conf'), info.dns, this.embeddedDns(info.containerId)));
+    else this.rewriteHosts(network);
     this.events?.record('network', 'connect', network.id, { name: network.name, type: network.driver, container: info.containerId });
   }
 
@@ -487,7 +454,6 @@ export class NetworkService {
    */
   async leave(containerId: string, networkId?: string): Promise<void> {
     await this.withHostLock(async () => {
-      const left: NetworkRecord[] = [];
       for (const { network, endpoint } of this.endpointsOf(containerId)) {
         if (networkId && network.id !== networkId) continue;
         if (endpoint.ports.length && !(await iptablesRestore(4, publishScript(network, endpoint.ip, endpoint.ports, '-D')))) {
@@ -498,19 +464,9 @@ export class NetworkService {
         }
         if (networkId) await removeLink(hostVeth(endpoint));
         this.store.deleteEndpoint(endpoint.id);
-        if (network.name !== DEFAULT_NETWORK) {
-          this.rewriteHosts(network);
-          left.push(network);
-        }
+        if (network.name !== DEFAULT_NETWORK) this.rewriteHosts(network);
         if (networkId) this.rewriteHostsOf(containerId);
         this.events?.record('network', 'disconnect', network.id, { name: network.name, type: network.driver, container: containerId });
-      }
-      for (const network of left) await this.syncDnsLocked(network);
-      if (networkId) {
-        // Still running: its nameservers are the DNS servers of the networks it is still on.
-        const hc = this.hostConfigOf(containerId) ?? {};
-        const resolvConf = new ContainerPaths(this.paths.root, this.paths.runroot, containerId).resolvConf;
-        rewriteInPlace(resolvConf, containerResolvConf(readHostFile('/etc/resolv.conf'), dnsSettings(hc), this.embeddedDns(containerId)));
       }
       if (!networkId) removeNetns(this.netnsPath(containerId));
     });
@@ -525,76 +481,7 @@ export class NetworkService {
   async rename(containerId: string, name: string): Promise<void> {
     this.store.renameEndpoints(containerId, name);
     const named = this.endpointsOf(containerId).filter((x) => x.network.name !== DEFAULT_NETWORK);
-    if (!named.length) return;
-    await this.withHostLock(async () => {
-      for (const x of named) {
-        this.rewriteHosts(x.network);
-        await this.syncDnsLocked(x.network);
-      }
-    });
-  }
-
-  /**
-   * The network's file in aardvark-dns's directory (none without running containers), then the
-   * server: started by the first file, told of a change, stopped (by its recorded pid) once no
-   * file is left. A host without aardvark-dns, or a server that does not come up, leaves names
-   * to the hosts files and the containers with the host's resolvers. The caller holds the host lock.
-   */
-  private async syncDnsLocked(network: NetworkRecord): Promise<void> {
-    if (!dnsServerInstalled()) return;
-    const file = join(this.dnsDir, network.name);
-    const endpoints = this.store.endpointsOf(network.id);
-    if (endpoints.length) {
-      mkdirSync(this.dnsDir, { recursive: true });
-      // Whole or not at all: a file cut short by a crash would make the server's next reload
-      // fail, and it exits on a configuration it cannot parse.
-      const tmp = join(this.paths.runroot, 'aardvark-dns.tmp');
-      writeFileSync(tmp, dnsConfig(network, endpoints, (id) => this.hostConfigOf(id)?.Dns ?? []));
-      renameSync(tmp, file);
-    } else {
-      rmSync(file, { force: true });
-    }
-    const recorded = this.runningDnsServer();
-    const configs = existsSync(this.dnsDir) ? readdirSync(this.dnsDir).filter((f) => f !== 'aardvark.pid') : [];
-    if (!configs.length) {
-      if (recorded) await stopDnsServer(recorded);
-      rmSync(this.dnsRecord, { force: true });
-      rmSync(this.dnsDir, { recursive: true, force: true });
-      return;
-    }
-    // The server takes its new configuration by binding every gateway again. Waiting for that
-    // (under the host lock) makes the new names answer before the container runs, and keeps a
-    // second reload from arriving while it rebinds, which aardvark-dns 1.4 does not survive
-    // intact (it goes on answering NXDOMAIN to everything).
-    const gateways = configs.map((f) => readHostFile(join(this.dnsDir, f)).split('\n')[0].split(',').find((ip) => !ip.includes(':'))).filter((ip): ip is string => !!ip);
-    const before = dnsSockets();
-    if (!recorded || !reloadDnsServer(recorded)) {
-      try {
-        const p = await startDnsServer(this.dnsDir);
-        writeFileSync(this.dnsRecord, `${p.pid} ${p.start}\n`);
-      } catch {
-        return;
-      }
-    }
-    await dnsServedAgain(gateways, before, DNS_WAIT_MS);
-  }
-
-  private runningDnsServer(): BackgroundProcess | undefined {
-    const [pid, start] = readHostFile(this.dnsRecord).trim().split(' ').map(Number);
-    return pid > 0 ? { pid, start } : undefined;
-  }
-
-  /** The gateways of the container's user-defined networks whose DNS server is serving. */
-  private embeddedDns(containerId: string): string[] {
-    const served = dnsSockets();
-    const out: string[] = [];
-    for (const e of this.store.endpointsOfContainer(containerId)) {
-      const network = this.store.get(e.networkId);
-      if (!network || network.name === DEFAULT_NETWORK) continue;
-      const gw = ipv4Gateway(network);
-      if (out.length < MAX_NAMESERVERS && served.has(gw)) out.push(gw);
-    }
-    return out;
+    if (named.length) await this.withHostLock(async () => named.forEach((x) => this.rewriteHosts(x.network)));
   }
 
   private async withHostLock<T>(fn: () => Promise<T>): Promise<T> {
@@ -638,7 +525,7 @@ export class NetworkService {
     // long as the container is on that network (Docker's default bridge address may not be).
     const first = this.store.get(mine[0].networkId);
     const gateway = first?.subnets.find((s) => parseCidr(s.Subnet).family === 4)?.Gateway;
-    rewriteInPlace(mine[0].hostsPath, renderHosts(self, peers, extraHostEntries(this.hostConfigOf(containerId)?.ExtraHosts, gateway)));
+    rewriteInPlace(mine[0].hostsPath, renderHosts(self, peers, extraHostEntries(this.extraHostsOf(containerId), gateway)));
   }
 
   /** A stable id per state root for the host and none modes, which have no record. */
@@ -701,10 +588,6 @@ export class NetworkService {
 
 function predefined(name: string, action: 'created' | 'removed'): ForbiddenError {
   return new ForbiddenError('network_predefined', `${name} is a pre-defined network and cannot be ${action}`);
-}
-
-function ipv4Gateway(network: NetworkRecord): string {
-  return network.subnets.find((s) => parseCidr(s.Subnet).family === 4)!.Gateway;
 }
 
 /** The host end of an endpoint's veth: unique per endpoint, within IFNAMSIZ. */

@@ -1,12 +1,13 @@
 // The /etc/hosts and /etc/resolv.conf of a container on a bridge network, and the checks of
 // the flags that shape them (--add-host, --dns, --dns-search, --dns-option, --mac-address).
 //
-// Names on user-defined networks resolve two ways. Each container's hosts file lists every other
-// endpoint of its user-defined networks (name, aliases, short id, `<name>.<network>`), rewritten
-// when an endpoint joins or leaves, or its container is renamed: libc's resolver finds them even
-// where no DNS server answers. And the network's DNS server, aardvark-dns on the gateway
-// (src/network/dns.ts), answers programs that ask DNS directly (nslookup, dig, nginx's
-// `resolver`), and forwards every other name.
+// Name resolution is by hosts file, not by a DNS server: each container's hosts file lists every
+// other endpoint of its user-defined networks (name, aliases, short id), and all of them are
+// rewritten when an endpoint joins or leaves, or its container is renamed. No process runs for
+// it (berth has no daemon to host aardvark-dns or Docker's embedded resolver); the price is that
+// names are only known to programs that read /etc/hosts (all libc resolvers do; `nslookup`/`dig`
+// query DNS and will not see them), and there is no round-robin over aliases shared by several
+// containers.
 import { isIP } from 'node:net';
 import { LOCALHOST_ENTRIES } from '../container/etc-files.js';
 
@@ -104,19 +105,17 @@ const FALLBACK_NAMESERVERS = ['8.8.8.8', '8.8.4.4'];
  * nameservers (a stub resolver such as systemd-resolved's 127.0.0.53 is unreachable from the
  * container's namespace), Google's public resolvers when none is left, as Docker does. With
  * them, Docker's rebuilt file: each of --dns, --dns-search, --dns-option replaces the host's
- * nameservers, search list or options (`--dns-search .` means none). `embedded`, the DNS
- * servers of the container's user-defined networks, are then its only nameservers, as Docker's
- * 127.0.0.11 is: they forward to the --dns servers, or the host's.
+ * nameservers, search list or options (`--dns-search .` means none).
  */
-export function containerResolvConf(host: string, dns: DnsSettings = { servers: [], search: [], options: [] }, embedded: readonly string[] = []): string {
+export function containerResolvConf(host: string, dns: DnsSettings = { servers: [], search: [], options: [] }): string {
   const lines = host.split('\n');
   while (lines.length && lines[lines.length - 1].trim() === '') lines.pop();
   const isLoopback = (l: string) => /^\s*nameserver\s+(127\.|::1\s*$)/.test(l);
   const kept = lines.filter((l) => !isLoopback(l));
   if (!kept.some((l) => /^\s*nameserver\s/.test(l))) kept.push(...FALLBACK_NAMESERVERS.map((ns) => `nameserver ${ns}`));
-  if (!embedded.length && !dns.servers.length && !dns.search.length && !dns.options.length) return kept.join('\n') + '\n';
+  if (!dns.servers.length && !dns.search.length && !dns.options.length) return kept.join('\n') + '\n';
   const fields = (key: string) => kept.filter((l) => new RegExp(`^\\s*${key}\\s`).test(l)).map((l) => l.trim().split(/\s+/).slice(1));
-  const servers = embedded.length ? embedded : dns.servers.length ? dns.servers : fields('nameserver').map((f) => f[0]);
+  const servers = dns.servers.length ? dns.servers : fields('nameserver').map((f) => f[0]);
   const search = dns.search.length ? dns.search : (fields('search').pop() ?? []);
   const options = dns.options.length ? dns.options : (fields('options').pop() ?? []);
   const out: string[] = [];

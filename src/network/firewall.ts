@@ -53,22 +53,13 @@ function tables(n: NetworkRecord, family: 4 | 6, published: { ip: string; ports:
       nat.rules.push(`-A ${c.post} -s ${s.Subnet} -o ${br} -m conntrack --ctstate DNAT -j MASQUERADE`);
     }
   }
-  const input: string[] = [];
-  if (n.name !== 'bridge') {
-    // A user network's DNS server (aardvark-dns) listens on its gateway: its containers reach it
-    // whatever the host's INPUT rules say, and on --internal networks too.
-    for (const s of subnets) for (const proto of ['udp', 'tcp']) input.push(`-A ${c.input} -i ${br} -d ${s.Gateway} -p ${proto} -m ${proto} --dport 53 -j ACCEPT`);
-  }
   if (family === 4 && !n.internal) {
     // Published ports answer on 127.0.0.1 too: the OUTPUT DNAT sends such packets out the
     // bridge (route_localnet), so their source must be rewritten for the reply to come back,
     // and the bridge must not become a way into the host's loopback services.
     nat.rules.push(`-A ${c.post} -s 127.0.0.0/8 -o ${br} -j MASQUERADE`);
-    input.push(`-A ${c.input} -i ${br} -d 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP`);
-  }
-  if (input.length) {
     filter.chains.push(c.input);
-    filter.rules.push(...input);
+    filter.rules.push(`-A ${c.input} -i ${br} -d 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP`);
     filter.jumps.push({ line: `-A INPUT -j ${c.input}`, first: true });
   }
   nat.jumps.push({ line: `-A POSTROUTING -j ${c.post}`, first: false });

@@ -2,16 +2,13 @@
 // --add-host (host-gateway included), --dns, --dns-search, --dns-option and --mac-address on the
 // default bridge, a user network, host and none, as the container's /etc/hosts, /etc/resolv.conf
 // and interface show them, and as inspect reports them; peers' names after a rename and on an
-// IPv6 network; the DNS server (aardvark-dns) of user networks, from its first container to its
-// last.
+// IPv6 network.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSocket } from 'node:dgram';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { berth, berthAsync, berthOk, removeContainersAndNetworks } from '../helpers/cli.js';
-import { processesUsing } from '../helpers/processes.js';
 import { isRoot, tempDir } from '../helpers/root.js';
 
 let root: string;
@@ -82,9 +79,7 @@ test('on a user network: --add-host entries survive the peers\' joins and leaves
   assert.equal(berthOk(root, ['exec', 'me', 'cat', '/etc/hosts']), `${LOCALHOST}${extra}${ipOf('me')}\t${idOf('me')}\n${ipOf('peer')}\tpeer ${idOf('peer')} peer.dnsnet\n`);
   berthOk(root, ['rm', '-f', 'peer']);
   assert.equal(berthOk(root, ['exec', 'me', 'cat', '/etc/hosts']), `${LOCALHOST}${extra}${ipOf('me')}\t${idOf('me')}\n`);
-  // The network's DNS server is the nameserver; it forwards to the --dns servers.
-  const resolv = existsSync('/usr/lib/podman/aardvark-dns') ? `search example.com\nnameserver ${gw}\noptions ndots:2\n` : RESOLV;
-  assert.equal(berthOk(root, ['exec', 'me', 'cat', '/etc/resolv.conf']), resolv);
+  assert.equal(berthOk(root, ['exec', 'me', 'cat', '/etc/resolv.conf']), RESOLV);
   assert.equal(berthOk(root, ['exec', 'me', 'cat', '/sys/class/net/eth0/address']), '02:42:0a:de:ad:02\n');
   assert.equal(berthOk(root, ['inspect', '-f', '{{.NetworkSettings.Networks.dnsnet.MacAddress}}', 'me']), '02:42:0a:de:ad:02\n');
   assert.match(berthOk(root, ['network', 'inspect', '-f', '{{json .Containers}}', 'dnsnet']), /"MacAddress":"02:42:0a:de:ad:02"/);
@@ -182,83 +177,4 @@ test('bad --add-host, --dns, --dns-search and --mac-address values: Docker\'s er
     }
   }
   assert.equal(berthOk(root, ['ps', '-a', '--format', '{{.Names}} {{.Command}}']), '');
-});
-
-const dnsOpts = { skip: (!isRoot && 'needs root') || (!existsSync('/usr/lib/podman/aardvark-dns') && 'needs aardvark-dns') };
-const aardvark = () => processesUsing(`${root}/run/aardvark-dns`).filter((p) => p.includes('aardvark-dns --config'));
-
-/** busybox nslookup's A answers for `name` from the container's nameserver, and that server. */
-async function lookup(container: string, name: string): Promise<{ server: string; addresses: string[]; out: string }> {
-  const started = Date.now();
-  const r = await berthAsync(root, ['exec', container, 'nslookup', '-type=A', name]);
-  assert.ok(Date.now() - started < 4000, `${name}: an answer, not a timeout`);
-  const out = r.stdout + r.stderr;
-  return { server: /^Server:\s+(\S+)/m.exec(out)?.[1] ?? '', addresses: [...out.matchAll(/^Address: (\S+)$/gm)].map((m) => m[1]), out };
-}
-
-test('DNS on a user network: the gateway answers names, aliases, short ids and <name>.<network>, forwards the rest, follows renames and leaves, and stops with the last container', dnsOpts, async () => {
-  berthOk(root, ['network', 'create', '--subnet', '10.239.0.0/24', 'dnssrv']);
-  const gw = '10.239.0.1';
-  berthOk(root, ['run', '-d', '--name', 'd1', '--network', 'dnssrv', '--network-alias', 'web', 'busybox', 'sleep', '300']);
-  berthOk(root, ['run', '-d', '--name', 'd2', '--network', 'dnssrv', '--dns-option', 'ndots:2', 'busybox', 'sleep', '300']);
-  assert.equal(aardvark().length, 1, 'one server for the run root');
-  assert.equal(berthOk(root, ['exec', 'd2', 'cat', '/etc/resolv.conf']), `nameserver ${gw}\noptions ndots:2\n`);
-  const ip1 = berthOk(root, ['inspect', '-f', '{{.NetworkSettings.Networks.dnssrv.IPAddress}}', 'd1']).trim();
-  const id1 = berthOk(root, ['inspect', '-f', '{{.Id}}', 'd1']).trim().slice(0, 12);
-  for (const name of ['d1', 'web', id1, 'd1.dnssrv', 'web.dnssrv']) {
-    const r = await lookup('d2', name);
-    assert.equal(r.server, gw, r.out);
-    assert.deepEqual(r.addresses.slice(-1), [ip1], `${name}: ${r.out}`);
-  }
-  berthOk(root, ['exec', 'd2', 'ping', '-c1', '-W2', 'web.dnssrv']);
-  // Any other name goes to the host's resolvers: an answer or NXDOMAIN, promptly.
-  assert.match((await lookup('d2', 'example.com')).out, /Address: |NXDOMAIN/);
-
-  // With --dns, the container still asks the gateway, which forwards to the given server.
-  const upstream = createSocket('udp4');
-  upstream.on('message', (q, from) => {
-    const question = q.subarray(12, q.indexOf(0, 12) + 5);
-    const answer = Buffer.from([0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 99]);
-    upstream.send(Buffer.concat([q.subarray(0, 2), Buffer.from([0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0]), question, answer]), from.port, from.address);
-  });
-  await new Promise<void>((resolve) => upstream.bind(53, '127.0.0.153', resolve));
-  try {
-    berthOk(root, ['run', '-d', '--name', 'd3', '--network', 'dnssrv', '--dns', '127.0.0.153', 'busybox', 'sleep', '300']);
-    assert.equal(berthOk(root, ['exec', 'd3', 'cat', '/etc/resolv.conf']), `nameserver ${gw}\n`);
-    assert.deepEqual((await lookup('d3', 'outside.example')).addresses.slice(-1), ['192.0.2.99']);
-    assert.deepEqual((await lookup('d3', 'd1')).addresses.slice(-1), [ip1], 'peers still resolve');
-  } finally {
-    upstream.close();
-  }
-
-  berthOk(root, ['rename', 'd1', 'd1new']);
-  assert.deepEqual((await lookup('d2', 'd1new')).addresses.slice(-1), [ip1]);
-  assert.match((await lookup('d2', 'd1')).out, /NXDOMAIN/);
-  berthOk(root, ['rm', '-f', 'd1new']);
-  assert.match((await lookup('d2', 'web')).out, /NXDOMAIN/, 'a container that left no longer resolves');
-
-  // A network connected to a running container adds its gateway; a disconnect takes it away.
-  berthOk(root, ['network', 'create', '--subnet', '10.240.0.0/24', 'dnssrv2']);
-  berthOk(root, ['network', 'connect', 'dnssrv2', 'd2']);
-  assert.equal(berthOk(root, ['exec', 'd2', 'cat', '/etc/resolv.conf']), `nameserver ${gw}\nnameserver 10.240.0.1\noptions ndots:2\n`);
-  berthOk(root, ['network', 'disconnect', 'dnssrv', 'd2']);
-  assert.equal(berthOk(root, ['exec', 'd2', 'cat', '/etc/resolv.conf']), 'nameserver 10.240.0.1\noptions ndots:2\n');
-
-  berthOk(root, ['rm', '-f', 'd2', 'd3']);
-  assert.deepEqual(aardvark(), [], 'no server once no container is on a user network');
-  assert.ok(!existsSync(`${root}/run/aardvark-dns`));
-  berthOk(root, ['network', 'rm', 'dnssrv', 'dnssrv2']);
-});
-
-test('DNS on an --internal network: peers resolve through the gateway', dnsOpts, async () => {
-  berthOk(root, ['network', 'create', '--internal', '--subnet', '10.243.0.0/24', 'dnsint']);
-  berthOk(root, ['run', '-d', '--name', 'in1', '--network', 'dnsint', 'busybox', 'sleep', '300']);
-  berthOk(root, ['run', '-d', '--name', 'in2', '--network', 'dnsint', 'busybox', 'sleep', '300']);
-  const ip1 = berthOk(root, ['inspect', '-f', '{{.NetworkSettings.Networks.dnsint.IPAddress}}', 'in1']).trim();
-  const r = await lookup('in2', 'in1');
-  assert.equal(r.server, '10.243.0.1', r.out);
-  assert.deepEqual(r.addresses.slice(-1), [ip1], r.out);
-  berthOk(root, ['rm', '-f', 'in1', 'in2']);
-  assert.deepEqual(aardvark(), []);
-  berthOk(root, ['network', 'rm', 'dnsint']);
 });

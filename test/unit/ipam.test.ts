@@ -1,11 +1,10 @@
-// IPAM, subnet choice, firewall rules, the etc files and the DNS server configuration of bridge networks: pure logic.
+// IPAM, subnet choice, firewall rules and the etc files of bridge networks: pure logic.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkStatic, chooseSubnet, defaultPools, formatIp, macFor, nextFree, parseCidr, parseIp } from '../../src/network/ipam.js';
 import { bridgeName, installScript, uninstallScript } from '../../src/network/firewall.js';
 import { containerResolvConf, dnsSettings, extraHostEntries, renderHosts } from '../../src/network/etc.js';
-import { dnsConfig } from '../../src/network/dns.js';
-import type { EndpointRecord, NetworkRecord } from '../../src/network/store.js';
+import type { NetworkRecord } from '../../src/network/store.js';
 
 const pool = (subnet: string, gateway: string, range?: string) => ({ subnet: parseCidr(subnet), gateway, ...(range ? { range: parseCidr(range) } : {}) });
 
@@ -95,8 +94,6 @@ test('firewall: one restore per family, own chains, isolation jumped to first, o
       ':BERTH-IN-c1056386dbe2 - [0:0]',
       '-A BERTH-FWD-c1056386dbe2 ! -i br-c1056386dbe2 -o br-c1056386dbe2 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP',
       '-A BERTH-FWD-c1056386dbe2 -o br-c1056386dbe2 -j ACCEPT',
-      '-A BERTH-IN-c1056386dbe2 -i br-c1056386dbe2 -d 10.88.0.1 -p udp -m udp --dport 53 -j ACCEPT',
-      '-A BERTH-IN-c1056386dbe2 -i br-c1056386dbe2 -d 10.88.0.1 -p tcp -m tcp --dport 53 -j ACCEPT',
       '-A BERTH-IN-c1056386dbe2 -i br-c1056386dbe2 -d 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP',
       '-I FORWARD -j BERTH-FWD-c1056386dbe2',
       '-A FORWARD -i br-c1056386dbe2 -j ACCEPT',
@@ -132,23 +129,6 @@ test('firewall: one restore per family, own chains, isolation jumped to first, o
   assert.doesNotMatch(internal, /MASQUERADE/);
   assert.match(internal, /-A BERTH-FWD-c1056386dbe2 -i br-c1056386dbe2 ! -o br-c1056386dbe2 -j DROP/);
   assert.doesNotMatch(internal, /-A FORWARD -i br-c1056386dbe2 -j ACCEPT/);
-  // The network's DNS server on the gateway stays reachable from an internal network.
-  assert.match(internal, /-A BERTH-IN-c1056386dbe2 -i br-c1056386dbe2 -d 10\.88\.0\.1 -p udp -m udp --dport 53 -j ACCEPT/);
-  assert.match(internal, /-I INPUT -j BERTH-IN-c1056386dbe2/);
-  // The default bridge has no DNS server.
-  assert.doesNotMatch(installScript(network({ name: 'bridge' }), 4, ''), /--dport 53/);
-});
-
-test('aardvark-dns configuration: gateways, then a line per container with its names and --dns servers', () => {
-  const n = network({ name: 'web', subnets: [{ Subnet: '10.88.0.0/16', Gateway: '10.88.0.1' }, { Subnet: 'fd00::/64', Gateway: 'fd00::1' }] });
-  const ep = (containerId: string, name: string, aliases: string[], ipv6: string | null) =>
-    ({ id: 'e', networkId: n.id, containerId, name, hostname: 'h', ifname: 'eth0', ip: '10.88.0.2', ipv6, mac: '', aliases, hostsPath: '', ports: [] }) as EndpointRecord;
-  const a = 'a'.repeat(64);
-  const b = 'b'.repeat(64);
-  assert.equal(
-    dnsConfig(n, [ep(a, 'Db', ['pg', 'bad,alias'], 'fd00::2'), ep(b, 'app', [], null)], (id) => (id === b ? ['9.9.9.9', '2001:db8::53'] : [])),
-    `10.88.0.1,fd00::1\n${a} 10.88.0.2 fd00::2 db,pg,aaaaaaaaaaaa,db.web,pg.web\n${b} 10.88.0.2  app,bbbbbbbbbbbb,app.web 9.9.9.9,2001:db8::53\n`,
-  );
 });
 
 test('hosts file: localhost, the container itself, then its peers with aliases and short id', () => {
@@ -161,9 +141,6 @@ test('resolv.conf: loopback stub resolvers are dropped, with Google DNS as the f
   assert.equal(containerResolvConf('nameserver 10.0.0.53\nsearch example.com\n'), 'nameserver 10.0.0.53\nsearch example.com\n');
   assert.equal(containerResolvConf('nameserver 127.0.0.53\noptions edns0\n'), 'options edns0\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n');
   assert.equal(containerResolvConf('nameserver ::1\nnameserver 1.1.1.1\n'), 'nameserver 1.1.1.1\n');
-  // On user networks the gateways' DNS servers are the only nameservers; search and options stay.
-  assert.equal(containerResolvConf('nameserver 10.0.0.53\nsearch example.com\noptions edns0\n', undefined, ['10.88.0.1']), 'search example.com\nnameserver 10.88.0.1\noptions edns0\n');
-  assert.equal(containerResolvConf('nameserver 10.0.0.53\n', { servers: ['9.9.9.9'], search: [], options: ['ndots:2'] }, ['10.88.0.1']), 'nameserver 10.88.0.1\noptions ndots:2\n');
 });
 
 test('hosts file: --add-host entries after localhost and before the container, host-gateway resolved', () => {
