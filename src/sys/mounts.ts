@@ -3,13 +3,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { getSystemErrorMap } from 'node:util';
 import { SystemError } from '../errors.js';
-import { MNT_DETACH, MS_BIND, MS_RDONLY, MS_REC, MS_REMOUNT, mount, SyscallError, umount2 } from './libc.js';
-
-const MS_SILENT = 0x8000;
-const MS_UNBINDABLE = 0x20000;
-const MS_PRIVATE = 0x40000;
-const MS_SLAVE = 0x80000;
-const MS_SHARED = 0x100000;
+import { MNT_DETACH, MS_BIND, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, MS_SHARED, MS_SILENT, MS_SLAVE, MS_UNBINDABLE, mount, SyscallError, umount2 } from './libc.js';
 const PROPAGATION = MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE;
 
 /** moby's mountError text: `mount <source>:<target>, flags: 0x1000, data: size=1m: <errno text>`. */

@@ -4,6 +4,7 @@
 // into mount(2)'s flags and data when it is mounted, by moby/sys/mount's option table.
 import { isIPv4 } from 'node:net';
 import { parseBytes } from '../cli/units.js';
+import { MS_BIND, MS_DIRSYNC, MS_MANDLOCK, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT, MS_SHARED, MS_SLAVE, MS_STRICTATIME, MS_SYNCHRONOUS, MS_UNBINDABLE } from '../sys/libc.js';
 
 const validOptions = ['type', 'o', 'device', 'size'];
 /** What each option needs besides; checked in this order, which gives Docker's message for every combination. */
@@ -40,24 +41,6 @@ export function needsMount(opts: Record<string, string>): boolean {
   return !!opts.type || !!opts.device;
 }
 
-const MS_RDONLY = 0x1;
-const MS_NOSUID = 0x2;
-const MS_NODEV = 0x4;
-const MS_NOEXEC = 0x8;
-const MS_SYNCHRONOUS = 0x10;
-const MS_REMOUNT = 0x20;
-const MS_MANDLOCK = 0x40;
-const MS_DIRSYNC = 0x80;
-const MS_NOATIME = 0x400;
-const MS_NODIRATIME = 0x800;
-const MS_BIND = 0x1000;
-const MS_REC = 0x4000;
-const MS_UNBINDABLE = 0x20000;
-const MS_PRIVATE = 0x40000;
-const MS_SLAVE = 0x80000;
-const MS_SHARED = 0x100000;
-const MS_RELATIME = 0x200000;
-const MS_STRICTATIME = 0x1000000;
 
 /** moby/sys/mount's flags by name: set, or cleared (`rw`, `suid`, ...). */
 const namedFlags: Record<string, { flag: number; clear?: boolean }> = {
