@@ -1086,6 +1086,8 @@ export class ContainerService {
     } finally {
       closeSync(dirFd);
     }
+    // As Docker's daemon: each client that attaches (run without -d, start -a, attach) is an event.
+    this.store.event('attach', rec);
     mark('attach');
     // This process will see the exit and record it (the caller waits after the output ends);
     // a restart policy is applied by conmon's exit command alone.

@@ -57,7 +57,6 @@ export class LocalEngine implements Engine {
     stores: ImageStores;
     images: ImageService;
     containers: ContainerService;
-    containerStore: ContainerStore;
     volumes: VolumeService;
     networks: NetworkService;
     events: EventLog;
@@ -115,7 +114,6 @@ export class LocalEngine implements Engine {
       images: new ImageService(stores, imageEvents, (id) => containers.usersOfImage(id)),
       imageEvents,
       containers,
-      containerStore,
       volumes,
       networks,
       events,
@@ -262,12 +260,7 @@ export class LocalEngine implements Engine {
     yield* (await this.open()).containers.logs(id, opts);
   }
   async containerAttach(id: string, opts: AttachOptions) {
-    const { containers, containerStore } = await this.open();
-    const attachment = await containers.attach(id, opts);
-    // As Docker's daemon: each client that attaches (run without -d, start -a, attach) is an event.
-    const rec = containerStore.lookup(id);
-    if (rec) containerStore.event('attach', rec);
-    return attachment;
+    return (await this.open()).containers.attach(id, opts);
   }
   async containerPrune(opts?: { filters?: Filters }) {
     return (await this.open()).containers.prune(opts);
