@@ -1,22 +1,25 @@
-// Cold start of the CLI: `berth --version` against the floor, `node -e 0`, and against the
-// docker and podman clients where installed. Runs interleaved so machine noise hits all
-// alike; prints medians and the difference to the floor.
+// Cold start of the CLI: `berth --version` (through its launcher, bench/launcher.mjs) against
+// the floor, `node -e 0` as the launcher starts node, and against the docker and podman
+// clients where installed. Runs interleaved so machine noise hits all alike; prints medians
+// and the difference to the floor.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { launchedNodeEnv, writeLauncher } from './launcher.mjs';
 
 const runs = Number(process.env.RUNS ?? 40);
-const bundle = fileURLToPath(new URL('../dist/berth.cjs', import.meta.url));
-if (!existsSync(bundle)) {
-  console.error('dist/berth.cjs is missing: run `npm run build` first');
-  process.exit(1);
-}
+const work = mkdtempSync(join(tmpdir(), 'berth-bench-start-'));
+process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+const berth = writeLauncher(work);
 const which = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim();
 const cases = [
-  ['node -e 0', process.execPath, ['-e', '0']],
-  ['berth --version', process.execPath, [bundle, '--version']],
-  ['berth images --help', process.execPath, [bundle, 'images', '--help']],
+  ['node -e 0', process.execPath, ['-e', '0'], launchedNodeEnv()],
+  ['berth --version', berth, ['--version']],
+  ['berth images --help', berth, ['images', '--help']],
 ];
+// Node 20 parses NODE_EXTRA_CA_CERTS at start (the launcher sets it aside): how much that is here.
+if (process.env.NODE_EXTRA_CA_CERTS) cases.push(['node -e 0, extra CAs', process.execPath, ['-e', '0']]);
 for (const peer of ['docker', 'podman']) {
   const path = which(peer);
   if (path) cases.push([`${peer} --version`, path, ['--version']]);
@@ -24,9 +27,9 @@ for (const peer of ['docker', 'podman']) {
 
 const times = new Map(cases.map(([name]) => [name, []]));
 for (let i = 0; i < runs; i++) {
-  for (const [name, cmd, args] of cases) {
+  for (const [name, cmd, args, env] of cases) {
     const t0 = process.hrtime.bigint();
-    const r = spawnSync(cmd, args, { stdio: 'ignore' });
+    const r = spawnSync(cmd, args, { stdio: 'ignore', env });
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     if (r.status !== 0) throw new Error(`${name} failed with ${r.status}`);
     times.get(name).push(ms);

@@ -8,13 +8,13 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { writeLauncher } from './launcher.mjs';
 
 const n = Number(process.env.N ?? 100);
-const bundle = fileURLToPath(new URL('../dist/berth.cjs', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'berth-mem-'));
-const args = [bundle, '--root', join(work, 'root'), '--runroot', join(work, 'run')];
-const berth = (...a) => execFileSync(process.execPath, [...args, ...a], { encoding: 'utf8' }).trim();
+const launcher = writeLauncher(work);
+const args = ['--root', join(work, 'root'), '--runroot', join(work, 'run')];
+const berth = (...a) => execFileSync(launcher, [...args, ...a], { encoding: 'utf8' }).trim();
 
 const kib = (pid, file, key) => {
   const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/${file}`, 'utf8'));
@@ -40,9 +40,9 @@ try {
   console.log(`monitor (conmon) PSS per container: ${(pss / n / 1024).toFixed(2)} MiB`);
   console.log(`container process (sleep) RSS per container, not berth's: ${(ctrRss / n / 1024).toFixed(2)} MiB`);
 } finally {
-  spawnSync(process.execPath, [...args, 'rm', '-f', ...spawnSync(process.execPath, [...args, 'ps', '-aq', '--no-trunc'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean)]);
+  spawnSync(launcher, [...args, 'rm', '-f', ...spawnSync(launcher, [...args, 'ps', '-aq', '--no-trunc'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean)]);
   // The default bridge's bridge and rules stay while its network exists: take them off the host.
-  spawnSync(process.execPath, [...args, 'network', 'prune', '-f'], { stdio: 'ignore' });
+  spawnSync(launcher, [...args, 'network', 'prune', '-f'], { stdio: 'ignore' });
   // conmon's exit commands may still be recording the last exits for a moment.
   rmSync(work, { recursive: true, force: true, maxRetries: 20, retryDelay: 250 });
 }

@@ -1,5 +1,6 @@
 // `run --rm busybox true` wall time: berth against Podman and Docker (where installed) and
-// against the floor, node's own start plus `runc run` of a prepared bundle. Each engine runs
+// against the floor, node's own start plus `runc run` of a prepared bundle (node started as
+// berth's launcher starts it, bench/launcher.mjs). Each engine runs
 // on its own default network (berth's and Docker's bridge, Podman's netavark bridge) and with
 // --network none, so the network's share shows. All cases run interleaved in one loop so
 // machine noise hits them alike. Prints medians and ratios.
@@ -8,11 +9,11 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { launchedNodeEnv, writeLauncher } from './launcher.mjs';
 
 const runs = Number(process.env.RUNS ?? 20);
-const bundle = fileURLToPath(new URL('../dist/berth.cjs', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'berth-bench-'));
+const berth = writeLauncher(work);
 const sh = (cmd) => spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
 const have = (cmd) => sh(`command -v ${cmd}`).status === 0;
 
@@ -33,14 +34,16 @@ writeFileSync(join(work, 'bundle', 'config.json'), JSON.stringify(spec));
 sh(`tar -C ${rootfs} -cf ${join(work, 'rootfs.tar')} .`);
 
 const berthRoot = join(work, 'berth-root');
-const berthArgs = [bundle, '--root', berthRoot, '--runroot', join(work, 'berth-run')];
+const berthArgs = ['--root', berthRoot, '--runroot', join(work, 'berth-run')];
 const cases = [
-  { name: 'floor: node -e 0', cmd: process.execPath, args: ['-e', '0'] },
+  { name: 'floor: node -e 0', cmd: process.execPath, args: ['-e', '0'], env: launchedNodeEnv() },
   { name: 'floor: runc run', cmd: 'runc', args: ['--root', join(work, 'runc'), 'run', '--bundle', join(work, 'bundle'), 'bench-floor'] },
-  { name: 'berth run --rm', cmd: process.execPath, args: [...berthArgs, 'run', '--rm', 'busybox', 'true'] },
-  { name: 'berth --network none', cmd: process.execPath, args: [...berthArgs, 'run', '--rm', '--network', 'none', 'busybox', 'true'] },
+  { name: 'berth run --rm', cmd: berth, args: [...berthArgs, 'run', '--rm', 'busybox', 'true'] },
+  { name: 'berth --network none', cmd: berth, args: [...berthArgs, 'run', '--rm', '--network', 'none', 'busybox', 'true'] },
 ];
-spawnSync(process.execPath, [...berthArgs, 'system', 'init'], { stdio: 'inherit' });
+// Node 20 parses NODE_EXTRA_CA_CERTS at start (the launcher sets it aside): how much that is here.
+if (process.env.NODE_EXTRA_CA_CERTS) cases.push({ name: 'node -e 0, extra CAs', cmd: process.execPath, args: ['-e', '0'] });
+spawnSync(berth, [...berthArgs, 'system', 'init'], { stdio: 'inherit' });
 if (have('podman') && sh(`podman import -q ${join(work, 'rootfs.tar')} localhost/berth-bench:latest`).status === 0) {
   // Debian's podman defaults its rlimits above this host's hard limits and crun refuses hybrid cgroups.
   const podman = (net) => ['run', '--rm', '--runtime', 'runc', ...net, '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=4096:4096', 'localhost/berth-bench', 'true'];
@@ -57,7 +60,7 @@ try {
   for (let i = 0; i < runs + 1; i++) {
     for (const c of cases) {
       const t0 = process.hrtime.bigint();
-      const r = spawnSync(c.cmd, c.args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+      const r = spawnSync(c.cmd, c.args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', env: c.env });
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       if (r.status !== 0) throw new Error(`${c.name} exited ${r.status}: ${r.stderr}`);
       if (i > 0) times.get(c.name).push(ms); // the first round warms caches
@@ -65,7 +68,7 @@ try {
   }
 } finally {
   // The default bridge's bridge and rules stay while its network exists: take them off the host.
-  spawnSync(process.execPath, [...berthArgs, 'network', 'prune', '-f'], { stdio: 'ignore' });
+  spawnSync(berth, [...berthArgs, 'network', 'prune', '-f'], { stdio: 'ignore' });
   sh('podman rmi -f localhost/berth-bench >/dev/null 2>&1; docker rmi -f berth-bench >/dev/null 2>&1');
   rmSync(work, { recursive: true, force: true });
 }
@@ -77,7 +80,7 @@ console.log(`run --rm busybox true, median of ${runs} runs (ms); "run --rm" is e
 for (const c of cases) console.log(`${c.name.padEnd(22)} ${m[c.name].toFixed(1).padStart(7)}`);
 console.log(`${'floor (node + runc)'.padEnd(22)} ${floor.toFixed(1).padStart(7)}`);
 const b = m['berth run --rm'];
-console.log(`berth - floor: ${(b - floor).toFixed(1)} ms`);
+console.log(`berth - floor: ${(m['berth --network none'] - floor).toFixed(1)} ms with --network none, ${(b - floor).toFixed(1)} ms on the default network`);
 for (const engine of ['berth', 'podman', 'docker']) {
   const none = m[`${engine} --network none`];
   if (none) console.log(`${engine}: default network adds ${(m[`${engine} run --rm`] - none).toFixed(1)} ms over --network none`);

@@ -30,8 +30,7 @@ fi
 
 # The launcher on PATH points at this checkout's bundle.
 launcher=/usr/local/bin/berth
-want="#!/bin/sh
-exec node $(pwd)/dist/berth.cjs \"\$@\""
+want=$(sed "s|@BUNDLE@|$(pwd)/dist/berth.cjs|" scripts/launcher.sh.in)
 if [ "$(cat "$launcher" 2>/dev/null)" != "$want" ]; then
   printf '%s\n' "$want" > "$launcher"
   chmod 0755 "$launcher"

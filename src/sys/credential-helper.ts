@@ -11,7 +11,10 @@ export async function runCredentialHelper(helper: string, action: HelperAction, 
   const program = `docker-credential-${helper}`;
   let result;
   try {
-    result = await runTool(program, [action], { input, timeoutMs: 60_000 });
+    // A helper written for Node sees the extra CA certificates berth's launcher set aside.
+    const extraCas = process.env.BERTH_EXTRA_CA_CERTS;
+    const env = extraCas ? { ...process.env, NODE_EXTRA_CA_CERTS: extraCas } : process.env;
+    result = await runTool(program, [action], { input, timeoutMs: 60_000, env });
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') {
       throw new UnavailableError('credential_helper_missing', `the credential helper ${program} is not installed (it is named by credsStore/credHelpers in the Docker config file)`, { cause: err });

@@ -97,8 +97,10 @@ describe('registries with auth', { skip }, () => {
 
   describe('basic auth (htpasswd) behind TLS', () => {
     let registry: TestRegistry;
+    let caCert: string;
     before(async () => {
       const tls = makeTls(join(work.dir, 'tls'));
+      caCert = tls.caCert;
       const htpasswd = join(work.dir, 'htpasswd');
       writeHtpasswd(htpasswd, 'alice', 's3cret');
       registry = await startRegistry(join(work.dir, 'basic'), { listen: '::1', tls, htpasswd });
@@ -118,6 +120,28 @@ describe('registries with auth', { skip }, () => {
         // The certs.d berth reads: next to its config file, wherever BERTH_CONFIG puts it.
         assert.ok(r.stderr.includes(`put its CA certificate in ${join(other.dir, 'certs.d', registry.host, 'ca.crt')}`), r.stderr);
         assert.ok(r.stderr.includes(`list ${registry.host} in "insecure-registries" in ${join(other.dir, 'config.json')}`), r.stderr);
+      } finally {
+        other.cleanup();
+      }
+    });
+
+    it('trusts the CA certificates named by NODE_EXTRA_CA_CERTS, also when the launcher sets them aside', async () => {
+      const other = tempDir('berth-extra-ca-');
+      try {
+        // berth's launcher as scripts/setup.sh installs it, pointing at the built CLI.
+        const launcher = join(other.dir, 'berth');
+        writeFileSync(launcher, readFileSync(new URL('../../../scripts/launcher.sh.in', import.meta.url), 'utf8').replace('@BUNDLE@', berthBin), { mode: 0o755 });
+        const env: NodeJS.ProcessEnv = { ...process.env, BERTH_CONFIG: join(other.dir, 'config.json'), NODE_EXTRA_CA_CERTS: caCert };
+        delete env.BERTH_EXTRA_CA_CERTS;
+        const root = freshRoot();
+        for (const [cmd, args] of [[launcher, []], [process.execPath, [berthBin]]] as const) {
+          // No certs.d for this registry: the certificate verifies only against the extra CA, and the
+          // pull gets as far as the registry's refusal of an anonymous client.
+          const r = spawnSync(cmd, [...args, '--root', root, '--runroot', join(root, 'run'), 'pull', `${registry.host}/x:1`], { env, encoding: 'utf8' });
+          assert.equal(r.status, 1, r.stderr);
+          assert.doesNotMatch(r.stderr, /certificate/i);
+          assert.match(r.stderr, /unauthorized: authentication required/);
+        }
       } finally {
         other.cleanup();
       }

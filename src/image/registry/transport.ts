@@ -37,16 +37,34 @@ let systemCas: string[] | undefined;
 
 function systemCertificates(): string[] {
   if (systemCas) return systemCas;
+  let cas: string[] | undefined;
   for (const file of systemBundles) {
     try {
-      systemCas = [readFileSync(file, 'utf8')];
-      return systemCas;
+      cas = [readFileSync(file, 'utf8')];
+      break;
     } catch {
       // next candidate
     }
   }
-  systemCas = [...lazy.tls.rootCertificates];
+  systemCas = [...(cas ?? lazy.tls.rootCertificates), ...extraCertificates()];
   return systemCas;
+}
+
+/**
+ * The certificates named by NODE_EXTRA_CA_CERTS, which berth's launcher passes on as
+ * BERTH_EXTRA_CA_CERTS (scripts/launcher.sh.in): Node would add them to its own built-in store,
+ * but berth trusts the system's store instead, so it adds them itself. An unreadable file is
+ * ignored with a warning, as Node does.
+ */
+function extraCertificates(): string[] {
+  const file = process.env.BERTH_EXTRA_CA_CERTS || process.env.NODE_EXTRA_CA_CERTS;
+  if (!file) return [];
+  try {
+    return [readFileSync(file, 'utf8')];
+  } catch (err) {
+    process.stderr.write(`WARNING: ignoring the extra CA certificates in ${file}: ${(err as Error).message}\n`);
+    return [];
+  }
 }
 
 /**
