@@ -1,7 +1,8 @@
 // Node built-ins that only some commands need, loaded when first used. The CLI is one bundle
 // whose modules all run at start, and node:http, node:https, node:tls, node:zlib,
 // node:worker_threads and node:dns cost about 5 ms together to load: `run` and `ps` need none
-// of them, a pull or a push needs them all. A static import would load them at every start,
+// of them, a pull or a push needs them all. node:crypto (about 2 ms more) is for hashing
+// blobs; random IDs and names come from src/sys/random.ts. A static import would load them at every start,
 // and a dynamic import() cannot be used: the CLI bundle runs inside vm.Script
 // (src/cli/loader.ts), where Node 20 has no loader for it.
 import { createRequire } from 'node:module';
@@ -16,6 +17,7 @@ interface Lazy {
   workerThreads: typeof import('node:worker_threads');
   dns: typeof import('node:dns');
   readlinePromises: typeof import('node:readline/promises');
+  crypto: typeof import('node:crypto');
 }
 
 const ids: Record<keyof Lazy, string> = {
@@ -26,6 +28,7 @@ const ids: Record<keyof Lazy, string> = {
   workerThreads: 'node:worker_threads',
   dns: 'node:dns',
   readlinePromises: 'node:readline/promises',
+  crypto: 'node:crypto',
 };
 
 /** `lazy.https` is node:https, required (once, then from node's cache) when read. */

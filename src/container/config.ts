@@ -138,7 +138,13 @@ export function checkSecurityOpts(opts: readonly string[]): void {
 }
 
 /** Docker's HostConfig defaults, with the combinations Docker refuses refused. */
-export function normalizeHostConfig(hc: HostConfig | undefined): HostConfig {
+/**
+ * Checks a create request's HostConfig and fills in Docker's defaults. `defaultCgroupns` is
+ * Docker's default for the host: a private cgroup namespace under cgroup v2, the host's under
+ * v1 and hybrid hierarchies (where a private one shows the container nothing more useful, and
+ * costs runc a namespace and its mounts at every start).
+ */
+export function normalizeHostConfig(hc: HostConfig | undefined, defaultCgroupns: 'private' | 'host' = 'private'): HostConfig {
   const h: HostConfig = { ...hc };
   const autoRemove = h.AutoRemove ?? false;
   for (const b of h.Binds ?? []) parseBind(b);
@@ -219,7 +225,7 @@ export function normalizeHostConfig(hc: HostConfig | undefined): HostConfig {
     SecurityOpt: h.SecurityOpt?.length ? h.SecurityOpt : null,
     ShmSize: h.ShmSize || DEFAULT_SHM_SIZE,
     Runtime: h.Runtime || 'runc',
-    CgroupnsMode: h.CgroupnsMode || 'private',
+    CgroupnsMode: h.CgroupnsMode || defaultCgroupns,
     UsernsMode: h.UsernsMode ?? '',
     CgroupParent: h.CgroupParent ?? '',
     Memory: h.Memory ?? 0,

@@ -1,5 +1,5 @@
 // Random container names in Docker's style: adjective_scientist.
-import { randomInt } from 'node:crypto';
+import { randomInt } from '../sys/random.js';
 
 const adjectives = [
   'admiring', 'agitated', 'amazing', 'angry', 'awesome', 'beautiful', 'blissful', 'bold', 'boring', 'brave',

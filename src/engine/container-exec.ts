@@ -3,7 +3,7 @@
 // instances live with the daemon). Every exec runs under its own conmon, which reaps it and
 // records its exit code; an attached one streams through the exec's attach socket, with a pty
 // of its own for -t (resize and detach keys work as for a container).
-import { randomBytes } from 'node:crypto';
+import { randomId } from '../sys/random.js';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ContainerPaths } from '../container/paths.js';
@@ -88,7 +88,7 @@ export class ContainerExecs {
       throw new ConflictError('container_paused', `Container ${rec.id} is paused, unpause the container before exec`);
     }
     if (rec.state.Status !== 'running') throw new ConflictError('container_not_running', `Container ${rec.id} is not running`);
-    const execId = randomBytes(32).toString('hex');
+    const execId = randomId();
     this.saveExec({ ID: execId, ContainerID: rec.id, config: body, Running: false, ExitCode: null, Pid: 0 });
     this.deps.store.event(`exec_create: ${body.Cmd.join(' ')}`, rec, { execID: execId });
     return { Id: execId };

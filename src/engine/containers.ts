@@ -10,7 +10,6 @@
 // container, or a reboot is repaired by the next command. Work on one container that must not
 // interleave (start, stop, exit handling, remove) holds its lock, a flock on a file in the
 // runtime directory.
-import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
@@ -45,7 +44,8 @@ import { copyTree } from '../storage/tree-tar.js';
 import { bootId } from '../sys/host.js';
 import { lock, tryLock, type FileLock } from '../sys/lock.js';
 import { cgroupDirs, cgroupPids, processAlive, processStartTime, removeCgroup } from '../sys/pids.js';
-import { cgroupOomKills } from '../sys/cgroups.js';
+import { cgroupMode, cgroupOomKills } from '../sys/cgroups.js';
+import { randomId } from '../sys/random.js';
 import { runTool } from '../sys/process.js';
 import { mark } from '../timing.js';
 import type {
@@ -112,7 +112,7 @@ const isActive = (rec: ContainerRecord) => ['running', 'paused', 'restarting'].i
 function newId(): string {
   // Docker avoids all-digit short IDs, which would read as numbers.
   for (;;) {
-    const id = randomBytes(32).toString('hex');
+    const id = randomId();
     if (/[a-f]/.test(id.slice(0, 12))) return id;
   }
 }
@@ -204,7 +204,7 @@ export class ContainerService {
     if (!body.Image) throw new InvalidArgumentError('no_image', 'config.Image is required');
     mark('open state');
     const warnings: string[] = [];
-    const hostConfig = normalizeHostConfig(body.HostConfig);
+    const hostConfig = normalizeHostConfig(body.HostConfig, cgroupMode() === 'v2' ? 'private' : 'host');
     const image = this.deps.images.resolve(body.Image);
     const imageConfig = await this.deps.images.config(image.id);
     const host = hostPlatform();
@@ -269,7 +269,7 @@ export class ContainerService {
     const anonymous = new Set<string>();
     for (const m of mounts) {
       if (m.type !== 'volume' || m.source !== '') continue;
-      m.source = randomBytes(32).toString('hex');
+      m.source = randomId();
       anonymous.add(m.source);
     }
     // Resource limits and the like are checked now, so that a bad value fails create, not start.

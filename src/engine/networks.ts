@@ -9,7 +9,6 @@
 // always "remove what this record implies", which also repairs a crash half-way through. Host
 // changes are serialized by one host-wide lock, since bridges and iptables are shared by every
 // berth state root.
-import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { EventLog } from '../events/log.js';
@@ -25,6 +24,8 @@ import { mark } from '../timing.js';
 import type { Filters } from './engine.js';
 import { checkFilterKeys, labelsExcluded, labelsMatch, parseTimestamp } from './filters.js';
 import { dbFile, resolvePaths, type EnginePaths } from './paths.js';
+import { lazy } from '../builtins.js';
+import { randomBytes, randomId } from '../sys/random.js';
 
 export interface NetworkCreateBody {
   Name: string;
@@ -150,7 +151,7 @@ export class NetworkService {
       subnets.push({ Subnet: cidr, Gateway: defaultGateway(parseCidr(cidr)) });
     }
     subnets.sort((a, b) => parseCidr(a.Subnet).family - parseCidr(b.Subnet).family);
-    const id = randomBytes(32).toString('hex');
+    const id = randomId();
     const options = { ...(body.Options ?? {}) };
     if (defaultBridge) options['com.docker.network.bridge.name'] = this.paths.root === DEFAULT_ROOT ? 'berth0' : `br-${id.slice(0, 12)}`;
     return {
@@ -333,7 +334,7 @@ export class NetworkService {
     const ep = this.store.allocate(
       network,
       {
-        id: randomBytes(32).toString('hex'),
+        id: randomId(),
         containerId: info.containerId,
         name: info.name,
         hostname: info.hostname,
@@ -530,7 +531,7 @@ export class NetworkService {
 
   /** A stable id per state root for the host and none modes, which have no record. */
   private modeId(mode: string): string {
-    return createHash('sha256').update(`berth network ${mode} ${this.paths.root}`).digest('hex');
+    return lazy.crypto.createHash('sha256').update(`berth network ${mode} ${this.paths.root}`).digest('hex');
   }
 
   /** `host` and `none` as Docker lists them: pre-defined networks with the host and null drivers. */

@@ -1,7 +1,6 @@
 // The OCI runtime driver: containers are created under conmon (which owns their stdio, writes
 // their log and exit code, and outlives berth) and then driven with runc's CLI. Process
 // spawning lives in src/sys/process.ts; this module builds arguments and reads results.
-import { randomUUID } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -13,6 +12,7 @@ import { processAlive } from '../sys/pids.js';
 import { launchAttachableMonitor, launchMonitor, runTool, type AttachableMonitor, type RunResult } from '../sys/process.js';
 import { attach, type AttachHandlers, type AttachSession } from './attach.js';
 import { toOciJson, type OciProcess, type OciResources } from './spec.js';
+import { randomBytes } from '../sys/random.js';
 
 export const DEFAULT_RUNTIME_PATH = '/usr/sbin/runc';
 export const DEFAULT_CONMON_PATH = '/usr/bin/conmon';
@@ -538,7 +538,7 @@ export class OciRuntime {
     if (proc.terminal) {
       throw new InvalidArgumentError('exec_tty_unsupported', 'exec with a terminal is not supported by this driver yet');
     }
-    const dir = mkdtempSync(join(tmpdir(), `berth-exec-${randomUUID().slice(0, 8)}-`));
+    const dir = mkdtempSync(join(tmpdir(), `berth-exec-${randomBytes(4).toString('hex')}-`));
     try {
       const file = join(dir, 'process.json');
       writeFileSync(file, toOciJson(proc));

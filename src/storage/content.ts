@@ -2,7 +2,9 @@
 // have been hashed to that digest: it is written to a temp file, fsynced, then renamed.
 // Downloads write to content/ingest/<hex> instead, a partial blob that outlives the process (a
 // killed pull) so that the next download of that digest continues where it stopped.
-import { createHash, randomBytes, type Hash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
+import { lazy } from '../builtins.js';
+import { randomBytes } from '../sys/random.js';
 import { createReadStream, createWriteStream, mkdirSync, promises as fsp, readFileSync, type ReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,12 +22,12 @@ export function checkDigest(digest: string): void {
 }
 
 export function sha256Digest(data: Buffer | string): string {
-  return 'sha256:' + createHash('sha256').update(data).digest('hex');
+  return 'sha256:' + lazy.crypto.createHash('sha256').update(data).digest('hex');
 }
 
 /** A pass-through stream that hashes what flows through it. */
 export class DigestStream extends Transform {
-  private readonly hash = createHash('sha256');
+  private readonly hash = lazy.crypto.createHash('sha256');
   size = 0;
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
     this.hash.update(chunk);
@@ -176,7 +178,7 @@ export class ContentStore {
           await fh.truncate(0);
           size = 0;
         }
-        const hash = createHash('sha256');
+        const hash = lazy.crypto.createHash('sha256');
         const buf = Buffer.allocUnsafe(Math.min(rehashChunk, Math.max(size, 1)));
         for (let pos = 0; pos < size; ) {
           const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - pos), pos);
@@ -293,7 +295,7 @@ export class BlobWriter {
   ) {
     this.lock = partial?.lock;
     this.size = partial?.size ?? 0;
-    this.hash = partial?.hash ?? createHash('sha256');
+    this.hash = partial?.hash ?? lazy.crypto.createHash('sha256');
   }
 
   /** Whether the bytes survive abort() for a later writer of the same digest. */
@@ -327,7 +329,7 @@ export class BlobWriter {
   async reset(): Promise<void> {
     await this.settled();
     await this.fh.truncate(0);
-    this.hash = createHash('sha256');
+    this.hash = lazy.crypto.createHash('sha256');
     this.size = 0;
   }
 

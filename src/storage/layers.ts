@@ -9,7 +9,7 @@
 // directory inside one too, so it never mistakes a layer being committed for an orphan.
 // Directories to delete are first renamed to trash-<pid>-<nonce>/ inside the transaction and
 // removed after it, so no database lock is held during a long recursive delete.
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../sys/random.js';
 import { closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, promises as fsp, readdirSync, renameSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';

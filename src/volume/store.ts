@@ -3,7 +3,7 @@
 // directory is recreated on next use, never a directory nobody knows about. A volume whose
 // options name a filesystem has it mounted on that directory while containers use it (see
 // src/engine/volumes.ts).
-import { randomBytes } from 'node:crypto';
+import { randomId } from '../sys/random.js';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { ConflictError, InvalidArgumentError, NotFoundError, SystemError } from '../errors.js';
@@ -53,7 +53,7 @@ export class VolumeStore {
    */
   async create(opts: { name?: string; driver?: string; labels?: Record<string, string>; options?: Record<string, string>; anonymous?: boolean }): Promise<VolumeRecord> {
     const anonymous = opts.anonymous ?? !opts.name;
-    const name = opts.name || randomBytes(32).toString('hex');
+    const name = opts.name || randomId();
     if (/^[a-zA-Z0-9]$/.test(name)) {
       throw new InvalidArgumentError('invalid_volume_name', `create ${name}: volume name is too short, names should be at least two alphanumeric characters`);
     }

@@ -209,8 +209,16 @@ describe('container stats, update and limits', { skip }, () => {
       assert.equal(spawnSync('readlink', [`/proc/${pid}/ns/cgroup`]).stdout.toString(), spawnSync('readlink', ['/proc/self/ns/cgroup']).stdout.toString(), '--cgroupns host');
       assert.equal(ok(['inspect', '-f', '{{.HostConfig.CgroupnsMode}}', id]), 'host\n');
       assert.deepEqual(Object.keys(JSON.parse(ok(['inspect', '-f', '{{json .Config.ExposedPorts}}', id])) as object).sort(), ['53/udp', '80/tcp']);
-      const privateNs = ok(['run', '--rm', 'busybox', 'readlink', '/proc/self/ns/cgroup']);
-      assert.notEqual(privateNs, spawnSync('readlink', ['/proc/self/ns/cgroup']).stdout.toString(), 'private by default');
+      const hostNs = spawnSync('readlink', ['/proc/self/ns/cgroup']).stdout.toString();
+      const privateNs = ok(['run', '--rm', '--cgroupns', 'private', 'busybox', 'readlink', '/proc/self/ns/cgroup']);
+      assert.notEqual(privateNs, hostNs, '--cgroupns private');
+      // Docker's default: a private namespace under cgroup v2, the host's under v1 and hybrid.
+      const byDefault = ok(['run', '-d', 'busybox', 'sleep', '300']).trim();
+      const defaultNs = spawnSync('readlink', [`/proc/${ok(['inspect', '-f', '{{.State.Pid}}', byDefault]).trim()}/ns/cgroup`]).stdout.toString();
+      if (v2) assert.notEqual(defaultNs, hostNs, 'private by default on cgroup v2');
+      else assert.equal(defaultNs, hostNs, 'the host namespace by default on cgroup v1');
+      assert.equal(ok(['inspect', '-f', '{{.HostConfig.CgroupnsMode}}', byDefault]), v2 ? 'private\n' : 'host\n');
+      ok(['rm', '-f', byDefault]);
 
       const badNs = run(['run', '--rm', '--cgroupns', 'shared', 'busybox', 'true']);
       assert.deepEqual([badNs.code, badNs.stderr], [125, 'Error: --cgroupns: invalid CGROUP mode\n']);

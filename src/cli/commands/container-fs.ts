@@ -4,7 +4,7 @@
 // of them in and out (its archive API); this side decides, from both ends' stat, what the
 // top entry of the tar is called and into which directory it is extracted, so that
 // `cp a b` means what Unix `cp -a a b` means (docker's pkg/archive copy rules).
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../../sys/random.js';
 import fs, { createWriteStream, promises as fsp } from 'node:fs';
 import { basename, dirname, join, posix, resolve as resolvePath } from 'node:path';
 import { pipeline } from 'node:stream/promises';

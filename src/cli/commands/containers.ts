@@ -182,15 +182,17 @@ async function attachAndRun(engine: Engine, id: string, o: AttachedRun): Promise
       onOutput: (stream, data) => (stream === 'stdout' ? process.stdout : process.stderr).write(data),
     })
     .catch(failed);
-  const stdin = process.stdin;
-  const rawTty = o.tty && o.stdin && stdin.isTTY;
+  // process.stdin is a stream made (and node's stream modules loaded, 2 ms) on first access:
+  // only a session that takes input touches it.
+  const stdin = o.stdin ? process.stdin : undefined;
+  const rawTty = o.tty && stdin?.isTTY;
   const cleanups: (() => void)[] = [];
   try {
     if (o.tty && process.stdout.isTTY) {
       attachment.resize(process.stdout.rows, process.stdout.columns);
       cleanups.push(followResizes(process.stdout, (rows, columns) => attachment.resize(rows, columns)));
     }
-    if (o.stdin) {
+    if (stdin) {
       // Writes go one at a time: the socket is a sequence of packets that must stay in order.
       let queue = Promise.resolve();
       const onData = (d: Buffer) => {
@@ -209,7 +211,7 @@ async function attachAndRun(engine: Engine, id: string, o: AttachedRun): Promise
       });
     }
     // Keys go to the container as typed (Ctrl-C included); restored before stdin is closed.
-    if (rawTty) cleanups.push(setRawTerminal(stdin));
+    if (stdin && rawTty) cleanups.push(setRawTerminal(stdin));
     if (o.sigProxy && !o.tty) {
       for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const) {
         const forward = () => void engine.containerKill(id, sig).catch(() => undefined);

@@ -1,7 +1,7 @@
 // Image commands: images/ls, inspect, history, tag, rmi/rm, prune, load, save, import.
 import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../../sys/random.js';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { Command } from 'commander';

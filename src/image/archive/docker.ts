@@ -2,7 +2,7 @@
 // tars. Loading accepts both layouts Docker has written (`<v1 id>/layer.tar` up to 24, and
 // `blobs/sha256/<hex>` since 25); saving writes what Docker 20.10 writes, byte for byte in
 // its metadata, so that tools which compare or cache such archives see no difference.
-import { createHash } from 'node:crypto';
+import { lazy } from '../../builtins.js';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { SystemError } from '../../errors.js';
@@ -148,7 +148,7 @@ async function writeLayerTar(writer: ArchiveWriter, name: string, content: Conte
     await writer.stream(name, await content.size(blob), content.open(blob), mtime);
     return;
   }
-  const hash = createHash('sha256');
+  const hash = lazy.crypto.createHash('sha256');
   let size = 0;
   await pipeline(content.open(blob), decompressor(compression), async (source: AsyncIterable<Buffer>) => {
     for await (const chunk of source) {
@@ -314,7 +314,7 @@ function v1Id(v1: Map<string, string>, chainId: string, parent: string | undefin
   fields.delete('id');
   fields.set('layer_id', goString(chainId));
   if (parent !== undefined) fields.set('parent', goString('sha256:' + parent));
-  return createHash('sha256').update(goMap([...fields])).digest('hex');
+  return lazy.crypto.createHash('sha256').update(goMap([...fields])).digest('hex');
 }
 
 /** The layer's `json` file: the V1Image with its ID, parent and the image's OS filled in. */

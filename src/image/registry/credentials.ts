@@ -3,7 +3,7 @@
 // docker. Passwords are kept as Docker keeps them: base64 "user:password" under `auths`, or in
 // a credential helper (`credsStore` for all registries, `credHelpers` per registry), with an
 // empty `auths` entry remembering that a login happened.
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../../sys/random.js';
 import { promises as fsp } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
