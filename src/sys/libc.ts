@@ -7,20 +7,24 @@ import { constants as osConstants } from 'node:os';
 import { getSystemErrorMap } from 'node:util';
 import { koffi } from './native.js';
 
-const libc = koffi.load('libc.so.6');
-
-const c = {
-  mount: libc.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)'),
-  umount2: libc.func('int umount2(const char *target, int flags)'),
-  mknod: libc.func('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
-  lsetxattr: libc.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)'),
-  lgetxattr: libc.func('intptr_t lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)'),
-  llistxattr: libc.func('intptr_t llistxattr(const char *path, _Out_ void *list, size_t size)'),
-  // glibc has no openat2() wrapper; the syscall is reached through syscall(2).
-  syscall: libc.func('long syscall(long number, ...)'),
-  chdir: libc.func('int chdir(const char *path)'),
-  fchdir: libc.func('int fchdir(int fd)'),
-};
+/** The bindings, made on first use (so that koffi itself loads on first use, src/sys/native.ts). */
+function bind() {
+  const libc = koffi.load('libc.so.6');
+  return {
+    mount: libc.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)'),
+    umount2: libc.func('int umount2(const char *target, int flags)'),
+    mknod: libc.func('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
+    lsetxattr: libc.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)'),
+    lgetxattr: libc.func('intptr_t lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)'),
+    llistxattr: libc.func('intptr_t llistxattr(const char *path, _Out_ void *list, size_t size)'),
+    // glibc has no openat2() wrapper; the syscall is reached through syscall(2).
+    syscall: libc.func('long syscall(long number, ...)'),
+    chdir: libc.func('int chdir(const char *path)'),
+    fchdir: libc.func('int fchdir(int fd)'),
+  };
+}
+let bound: ReturnType<typeof bind> | undefined;
+const c = (): ReturnType<typeof bind> => (bound ??= bind());
 
 export class SyscallError extends Error {
   readonly code: string;
@@ -88,11 +92,11 @@ export function makedev(major: number, minor: number): bigint {
 }
 
 export function mknod(path: string, mode: number, dev: bigint): void {
-  check(c.mknod(path, mode, dev), 'mknod', path);
+  check(c().mknod(path, mode, dev), 'mknod', path);
 }
 
 export function mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void {
-  check(c.mount(source, target, fstype, flags, data), 'mount', target);
+  check(c().mount(source, target, fstype, flags, data), 'mount', target);
 }
 
 /**
@@ -105,11 +109,11 @@ export function mount(source: string | null, target: string, fstype: string | nu
 export function mountIn(dir: string, source: string, target: string, fstype: string, flags: number, data: string): void {
   const saved = openSync('.', 'r');
   try {
-    check(c.chdir(dir), 'chdir', dir);
+    check(c().chdir(dir), 'chdir', dir);
     try {
       mount(source, target, fstype, flags, data);
     } finally {
-      check(c.fchdir(saved), 'fchdir');
+      check(c().fchdir(saved), 'fchdir');
     }
   } finally {
     closeSync(saved);
@@ -117,7 +121,7 @@ export function mountIn(dir: string, source: string, target: string, fstype: str
 }
 
 export function umount2(target: string, flags: number): void {
-  check(c.umount2(target, flags), 'umount2', target);
+  check(c().umount2(target, flags), 'umount2', target);
 }
 
 /**
@@ -130,7 +134,7 @@ export function openat2(dirFd: number, path: string, flags: number, resolve: num
   how.writeBigUInt64LE(BigInt(flags | O_CLOEXEC), 0);
   how.writeBigUInt64LE(BigInt(resolve), 16);
   for (let attempt = 0; ; attempt++) {
-    const fd = Number(c.syscall(SYS_OPENAT2, 'int', dirFd, 'const char *', path, 'void *', how, 'size_t', how.length));
+    const fd = Number(c().syscall(SYS_OPENAT2, 'int', dirFd, 'const char *', path, 'void *', how, 'size_t', how.length));
     if (fd >= 0) return fd;
     const errno = koffi.errno();
     if (errno !== osConstants.errno.EAGAIN || attempt >= 100) throw new SyscallError('openat2', errno, path);
@@ -138,7 +142,7 @@ export function openat2(dirFd: number, path: string, flags: number, resolve: num
 }
 
 export function lsetxattr(path: string, name: string, value: Buffer): void {
-  check(c.lsetxattr(path, name, value, value.length, 0), 'lsetxattr', path);
+  check(c().lsetxattr(path, name, value, value.length, 0), 'lsetxattr', path);
 }
 
 /** The names of a file's extended attributes (of the link itself for a symlink). */
@@ -146,7 +150,7 @@ export function llistxattr(path: string): string[] {
   let size = 4096;
   for (;;) {
     const buf = Buffer.alloc(size);
-    const n = Number(c.llistxattr(path, buf, buf.length));
+    const n = Number(c().llistxattr(path, buf, buf.length));
     if (n >= 0) return buf.subarray(0, n).toString('utf8').split('\0').filter((name) => name !== '');
     const errno = koffi.errno();
     if (errno === osConstants.errno.ERANGE && size < 1 << 20) {
@@ -161,7 +165,7 @@ export function llistxattr(path: string): string[] {
 /** The value of an extended attribute, or undefined when the file does not have it. */
 export function lgetxattr(path: string, name: string): Buffer | undefined {
   const buf = Buffer.alloc(64 * 1024);
-  const n = Number(c.lgetxattr(path, name, buf, buf.length));
+  const n = Number(c().lgetxattr(path, name, buf, buf.length));
   if (n < 0) {
     const errno = koffi.errno();
     if (errno === osConstants.errno.ENODATA) return undefined;

@@ -16,7 +16,15 @@ function loadKoffi(): typeof koffiModule {
   }
 }
 
-export const koffi = loadKoffi();
+let loaded: typeof koffiModule | undefined;
+
+/**
+ * koffi, loaded when first used: loading its addon takes about 2.5 ms, and many commands (`ps`,
+ * `images`, every `--help`) make no call through it.
+ */
+export const koffi = new Proxy({} as typeof koffiModule, {
+  get: (_target, key) => Reflect.get((loaded ??= loadKoffi()), key) as unknown,
+});
 
 /** better-sqlite3's addon path, for its `nativeBinding` option; undefined lets the package search. */
 export function sqliteBinding(): string | undefined {
