@@ -5,9 +5,11 @@
 //
 // There is one cache per command ("run", "network create"): V8 caches the functions that ran,
 // so each command's first successful run leaves the cache its later runs need. The file name
-// carries the bundle's size and mtime, so a rebuilt bundle never meets an old cache; V8
-// also rejects a cache from another node version or other flags, and then berth compiles as
-// usual and writes a fresh one.
+// carries the bundle's size and mtime, so a rebuilt bundle never meets an old cache, and
+// node's flags when there are any: V8 rejects a cache made under other flags, and the launcher
+// passes some (scripts/launcher.sh.in) where conmon's exit command and the tests pass none, so
+// each set keeps its own. V8 also rejects a cache from another node version; then berth
+// compiles as usual and writes a fresh one.
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -18,6 +20,14 @@ import { commandWords } from './argv.js';
 import { berthVersion } from '../version.js';
 
 const bundle = fileURLToPath(new URL('./berth-cli.cjs', import.meta.url));
+
+/** A short fingerprint of node's flags (FNV-1a), '' without any. */
+function flagsKey(): string {
+  if (process.execArgv.length === 0) return '';
+  let h = 0x811c9dc5;
+  for (const ch of process.execArgv.join(' ')) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  return `.${h.toString(16)}`;
+}
 
 /** The command the arguments name ("run", "network-create"), or "other". */
 function commandKey(argv: string[]): string {
@@ -31,7 +41,7 @@ function runBundle(argv: string[]): void {
   let cached: Buffer | undefined;
   try {
     const st = statSync(bundle);
-    cacheFile = join(dirname(bundle), 'code-cache', `${commandKey(argv)}.${st.size}-${Math.trunc(st.mtimeMs)}.v8`);
+    cacheFile = join(dirname(bundle), 'code-cache', `${commandKey(argv)}.${st.size}-${Math.trunc(st.mtimeMs)}${flagsKey()}.v8`);
     cached = readFileSync(cacheFile);
   } catch {
     // no cache yet

@@ -1,0 +1,34 @@
+// The launcher's code cache (src/cli/loader.ts): one file per command, and one per set of node
+// flags, since V8 rejects a cache made under other flags (the launcher passes some, conmon's
+// exit command and these tests pass none).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { describe, it } from 'node:test';
+import { berthBin } from '../helpers/cli.js';
+
+const cacheDir = join(dirname(berthBin), 'code-cache');
+const cachesOf = (prefix: string) => {
+  try {
+    return readdirSync(cacheDir).filter((f) => f.startsWith(prefix)).sort();
+  } catch {
+    return [];
+  }
+};
+
+describe('code cache', () => {
+  it('keeps one cache per command and per set of node flags, and runs alike from each', () => {
+    const runs = [[], ['--min-semi-space-size=16'], [], ['--min-semi-space-size=16']].map((flags) =>
+      spawnSync(process.execPath, [...flags, berthBin, 'volume', 'prune', '--help'], { encoding: 'utf8' }),
+    );
+    for (const r of runs) assert.equal(r.status, 0, r.stderr);
+    assert.ok(runs.every((r) => r.stdout === runs[0].stdout && r.stdout.includes('Remove unused local volumes')), runs[0].stdout);
+    // This build's caches: the name carries the bundle's size and mtime.
+    const st = statSync(join(dirname(berthBin), 'berth-cli.cjs'));
+    const files = cachesOf(`volume-prune.${st.size}-${Math.trunc(st.mtimeMs)}.`);
+    assert.equal(files.length, 2, files.join(' '));
+    assert.equal(files.filter((f) => /\.\d+-\d+\.v8$/.test(f)).length, 1, files.join(' '));
+    assert.equal(files.filter((f) => /\.\d+-\d+\.[0-9a-f]+\.v8$/.test(f)).length, 1, files.join(' '));
+  });
+});
