@@ -215,7 +215,13 @@ describe('buildSpec rlimits', () => {
       { type: 'RLIMIT_NPROC', hard: 96365, soft: 96365 },
       { type: 'RLIMIT_CORE', hard: RLIM_INFINITY, soft: RLIM_INFINITY },
     ]);
-    assert.match(specToJson(s), /"hard": 18446744073709551615/);
+    assert.match(specToJson(s), /"hard":18446744073709551615\b/);
+    assert.equal(JSON.parse(specToJson(s).replace(/18446744073709551615/g, '-1')).process.rlimits[2].soft, -1);
+  });
+
+  it('writes a spec without bigints as plain JSON', () => {
+    const s = spec({});
+    assert.deepEqual(JSON.parse(specToJson(s)), JSON.parse(JSON.stringify(s)));
   });
 
   it('rejects unknown names and soft above hard', () => {
