@@ -5,25 +5,21 @@
 // runs are interleaved so machine noise hits all alike; medians are reported. The layers hold
 // big incompressible files (media, compressed archives) and big compressible ones (binaries,
 // libraries); SMALL_FILES=1 makes every third layer a tree of thousands of small text files
-// (a distribution's /usr, node_modules) instead, whose per-file cost big files hide. Needs
-// root and a built dist/. Env: RUNS (default 3), LAYER_MB (default 50), SMALL_FILES.
+// (a distribution's /usr, node_modules) instead, whose per-file cost big files hide. berth runs
+// through its launcher, as its users run it (bench/launcher.mjs). Needs root and a built dist/.
+// Env: RUNS (default 3), LAYER_MB (default 50), SMALL_FILES.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
+import { writeLauncher } from './launcher.mjs';
 
 const runs = Number(process.env.RUNS ?? 3);
 const layerMb = Number(process.env.LAYER_MB ?? 50);
-const bundle = fileURLToPath(new URL('../dist/berth.cjs', import.meta.url));
-if (!existsSync(bundle)) {
-  console.error('dist/berth.cjs is missing: run `npm run build` first');
-  process.exit(1);
-}
 const which = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim();
 const sha256 = (b) => 'sha256:' + createHash('sha256').update(b).digest('hex');
 const work = mkdtempSync(join(tmpdir(), 'berth-bench-pull-'));
@@ -32,6 +28,7 @@ process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
   rmSync(work, { recursive: true, force: true });
 });
+const launcher = writeLauncher(work);
 
 /**
  * A layer of files: 5 MB files of random bytes (incompressible) or of text-like bytes
@@ -120,9 +117,9 @@ children.push(registry);
 for (let i = 0; i < 100 && spawnSync('curl', ['-sf', `http://${host}/v2/`]).status !== 0; i++) await new Promise((r) => setTimeout(r, 50));
 const ref = `${host}/bench/pull:v1`;
 const seed = join(work, 'seed-root');
-execFileSync(process.execPath, [bundle, '--root', seed, 'load', '-i', archiveFile], { stdio: 'ignore' });
-execFileSync(process.execPath, [bundle, '--root', seed, 'tag', 'bench/pull:v1', ref], { stdio: 'ignore' });
-execFileSync(process.execPath, [bundle, '--root', seed, 'push', '-q', ref], { stdio: 'ignore' });
+execFileSync(launcher, ['--root', seed, 'load', '-i', archiveFile], { stdio: 'ignore' });
+execFileSync(launcher, ['--root', seed, 'tag', 'bench/pull:v1', ref], { stdio: 'ignore' });
+execFileSync(launcher, ['--root', seed, 'push', '-q', ref], { stdio: 'ignore' });
 rmSync(seed, { recursive: true, force: true });
 rmSync(archiveFile);
 
@@ -138,7 +135,7 @@ const cases = [
     run: () => {
       const root = join(work, 'berth-root');
       rmSync(root, { recursive: true, force: true });
-      const s = time(process.execPath, [bundle, '--root', root, '--runroot', join(work, 'berth-run'), 'pull', '-q', ref], { env: { ...process.env, BERTH_CONFIG: join(work, 'berth.json') } });
+      const s = time(launcher, ['--root', root, '--runroot', join(work, 'berth-run'), 'pull', '-q', ref], { env: { ...process.env, BERTH_CONFIG: join(work, 'berth.json') } });
       rmSync(root, { recursive: true, force: true });
       return s;
     },

@@ -12,6 +12,7 @@ import { Transform, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError, NotFoundError, errnoCode } from '../errors.js';
 import { tryLock, type FileLock } from '../sys/lock.js';
+import { startWriteback } from '../sys/libc.js';
 
 const digestPattern = /^sha256:[a-f0-9]{64}$/;
 
@@ -276,7 +277,7 @@ async function readdirIfAny(dir: string): Promise<string[]> {
 /**
  * A blob written in pieces, possibly over several connections (or processes, for a partial in
  * content/ingest/): every byte is hashed as it is appended, and the blob appears under its
- * digest only when commit() finds the whole matches.
+ * digest only once verify() has found the whole matches and publish() that it is on disk.
  */
 export class BlobWriter {
   size: number;
@@ -285,6 +286,8 @@ export class BlobWriter {
   /** The last write issued: a piece abandoned mid-way may still have one in flight. */
   private lastWrite: Promise<unknown> = Promise.resolve();
   private readonly lock?: FileLock;
+  /** The digest verify() found the bytes hash to. */
+  private verified: string | undefined;
 
   constructor(
     private readonly content: ContentStore,
@@ -333,8 +336,17 @@ export class BlobWriter {
     this.size = 0;
   }
 
-  /** Checks the whole blob against `expected`, flushes it and makes it visible; removes it on mismatch. */
-  async commit(expected: string): Promise<void> {
+  /** Where the blob's bytes are until publish() puts them under their digest. */
+  get path(): string {
+    return this.tmp;
+  }
+
+  /**
+   * Checks the whole blob against `expected` (removing it on a mismatch) and starts writing it
+   * out to disk. Its bytes may be read at `path` from then on: a pull unpacks a layer from
+   * there. publish() makes it visible.
+   */
+  async verify(expected: string): Promise<void> {
     checkDigest(expected);
     try {
       const digest = 'sha256:' + this.hash.digest('hex');
@@ -342,8 +354,27 @@ export class BlobWriter {
         throw new InvalidArgumentError('digest_mismatch', `content digest mismatch: expected ${expected}, got ${digest}`);
       }
       await this.settled();
+      // Not a flush: an fsync in the middle of a pull waited for all the layer files being
+      // written out too, and held up their writes meanwhile. publish() flushes.
+      startWriteback(this.fh.fd);
+    } catch (err) {
+      await this.discard();
+      throw err;
+    }
+    this.verified = expected;
+  }
+
+  /**
+   * Makes a verified blob visible under its digest once its bytes are on disk (a blob is never
+   * visible before: after a crash it could be there with bytes missing); removes it if they
+   * cannot be written. Its flush has nothing left to do when the caller has synced the whole
+   * filesystem since verify().
+   */
+  async publish(): Promise<void> {
+    if (this.verified === undefined) throw new Error('publish() of a blob that was not verified');
+    try {
       await this.fh.sync();
-      await fsp.rename(this.tmp, this.content.path(expected));
+      await fsp.rename(this.tmp, this.content.path(this.verified));
       await this.close();
     } catch (err) {
       await this.discard();

@@ -22,7 +22,7 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { BerthError, InvalidArgumentError, SystemError, errnoCode } from '../errors.js';
 import { decompressor, detectCompression, fileDecompressor, type Compression } from '../sys/decompress.js';
-import { S_IFBLK, S_IFCHR, S_IFIFO, lsetxattr, makedev, mknod } from '../sys/libc.js';
+import { S_IFBLK, S_IFCHR, S_IFIFO, lsetxattr, makedev, mknod, startWriteback } from '../sys/libc.js';
 import { fileOffset } from '../sys/proc.js';
 import { DigestStream } from './content.js';
 import { peek } from './peek.js';
@@ -49,6 +49,12 @@ const whiteoutMetaPrefix = '.wh..wh.';
 const opaqueWhiteout = '.wh..wh..opq';
 const maxSymlinkFollows = 40; // Linux's own limit (ELOOP)
 const writeBatchBytes = 256 * 1024;
+/**
+ * Files at least this big start going to disk as soon as they are written (see
+ * Extractor.file); smaller ones are left to the sync that makes the layer durable, which writes
+ * many of them together.
+ */
+const earlyWritebackBytes = 256 * 1024;
 /** How often a file's unpacking reports its progress: as often as a pull redraws its bars. */
 const defaultProgressIntervalMs = 100;
 /** tar-stream's own limit on a PAX header. */
@@ -292,7 +298,13 @@ class Extractor {
       fd = fs.openSync(path, flags, 0o600);
     });
     try {
-      this.size += await writeBody(fd, data, writeBatchBytes);
+      const written = await writeBody(fd, data, writeBatchBytes);
+      this.size += written;
+      // A layer counts only once it is on disk (the layer store syncs its filesystem before it
+      // commits the layer). Started now, the big files' writeback overlaps the rest of the pull
+      // and that sync has little left to write; left to it, the whole layer was written while
+      // the pull waited.
+      if (written >= earlyWritebackBytes) startWriteback(fd);
       // chown clears setuid/setgid and file capabilities, so mode and xattrs come after it.
       fs.fchownSync(fd, ...owner(h));
       fs.fchmodSync(fd, mode(h));

@@ -1,7 +1,8 @@
 // Thin koffi bindings for the libc calls Node does not expose (mknod, mount, umount2, xattrs,
-// chdir, openat2). Calls are synchronous: each is a single short syscall, and mountIn() depends
-// on nothing else running between its chdir and its mount. Failures throw errors shaped like
-// Node's fs errors (code, errno, syscall, path) so errnoCode() and callers treat them alike.
+// chdir, openat2, sync_file_range). Calls are synchronous: each is a single short syscall, and
+// mountIn() depends on nothing else running between its chdir and its mount. Failures throw
+// errors shaped like Node's fs errors (code, errno, syscall, path) so errnoCode() and callers
+// treat them alike.
 import { openSync, closeSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { getSystemErrorMap } from 'node:util';
@@ -21,6 +22,7 @@ function bind() {
     syscall: libc.func('long syscall(long number, ...)'),
     chdir: libc.func('int chdir(const char *path)'),
     fchdir: libc.func('int fchdir(int fd)'),
+    sync_file_range: libc.func('int sync_file_range(int fd, int64_t offset, int64_t nbytes, unsigned int flags)'),
   };
 }
 let bound: ReturnType<typeof bind> | undefined;
@@ -139,6 +141,18 @@ export function openat2(dirFd: number, path: string, flags: number, resolve: num
     const errno = koffi.errno();
     if (errno !== osConstants.errno.EAGAIN || attempt >= 100) throw new SyscallError('openat2', errno, path);
   }
+}
+
+/** sync_file_range(2)'s flag to start writing out dirty pages, without waiting for them. */
+const SYNC_FILE_RANGE_WRITE = 2;
+
+/**
+ * Starts writing the file's dirty pages to disk and returns without waiting for them, nor for
+ * its metadata: only a later fsync or syncfs makes the file durable, and then finds most of
+ * the work done. It blocks only while the device's request queue is full.
+ */
+export function startWriteback(fd: number): void {
+  check(c().sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE), 'sync_file_range');
 }
 
 export function lsetxattr(path: string, name: string, value: Buffer): void {

@@ -111,6 +111,34 @@ test('a chain that already exists is not unpacked twice, even by concurrent appl
   });
 });
 
+test('layers persisted together take one filesystem sync; a layer applied alone takes its own', { skip }, async () => {
+  await withStore(async (f) => {
+    // A `sync` first on PATH that only counts its calls: syncFilesystem() runs coreutils' sync.
+    const bin = join(f.base, 'bin');
+    const calls = join(f.base, 'sync-calls');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'sync'), `#!/bin/sh\necho "$*" >> '${calls}'\n`, { mode: 0o755 });
+    const syncs = (): number => (existsSync(calls) ? readFileSync(calls, 'utf8').trim().split('\n').length : 0);
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    try {
+      const prepared = [];
+      for (const name of ['one', 'two', 'three']) prepared.push(await f.store.prepare(streamOf(await tarOf({ [name]: name }))));
+      assert.equal(syncs(), 0, 'unpacking syncs nothing');
+      await f.store.persist(prepared);
+      assert.equal(syncs(), 1, 'one sync for the three layers');
+      let parent: string | null = null;
+      for (const layer of prepared) parent = (await f.store.commit(layer, parent)).chainId;
+      assert.equal(syncs(), 1, 'their commits sync no more');
+      await f.store.apply(streamOf(await tarOf({ four: 'four' })), parent);
+      assert.equal(syncs(), 2, 'a layer committed without persist() is synced at its commit');
+    } finally {
+      process.env.PATH = path;
+    }
+    assert.deepEqual(f.db.prepare(`SELECT state FROM layers`).all(), Array(4).fill({ state: 'ready' }));
+  });
+});
+
 test('a leftover directory where a new layer belongs (crash before commit) is replaced', { skip }, async () => {
   await withStore(async (f) => {
     const t = await tarOf({ fresh: 'yes' });

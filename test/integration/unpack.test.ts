@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
@@ -13,7 +13,7 @@ import { sha256Digest } from '../../src/storage/content.js';
 import { openDb, type Db } from '../../src/storage/db.js';
 import { LayerStore } from '../../src/storage/layers.js';
 import { unpackLayer } from '../../src/storage/unpack.js';
-import { MNT_DETACH, lgetxattr, mount, umount2 } from '../../src/sys/libc.js';
+import { MNT_DETACH, lgetxattr, mount, startWriteback, umount2 } from '../../src/sys/libc.js';
 import { isRoot, tempDir } from '../helpers/root.js';
 
 const skip = !isRoot && 'needs root';
@@ -575,6 +575,19 @@ test('a layer file reports how much of it has been read while it unpacks, up to 
       reads.every((n, i) => n <= size && (i === 0 || n >= reads[i - 1])),
       `progress grows and stays within the file's ${size} bytes: ${reads.join(' ')}`,
     );
+  } finally {
+    cleanup();
+  }
+});
+
+test('a written file can be started on its way to disk (the early writeback of big layer files); a bad descriptor is an error', async () => {
+  const { dir, cleanup } = tempDir('berth-writeback-');
+  try {
+    const fd = openSync(join(dir, 'big'), 'w');
+    writeSync(fd, Buffer.alloc(1024 * 1024, 1));
+    startWriteback(fd);
+    closeSync(fd);
+    assert.throws(() => startWriteback(fd), (err: NodeJS.ErrnoException) => err.code === 'EBADF' && err.syscall === 'sync_file_range');
   } finally {
     cleanup();
   }

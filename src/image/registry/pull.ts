@@ -1,16 +1,16 @@
 // Pulling an image: resolve the reference (through mirrors first), pick the platform from an
-// index, fetch the config, then fetch the layers a few at a time, each unpacked from its stored
-// blob as soon as it is in (while the next ones download), and place them bottom up as each one
-// and all below it are in. Blobs are verified as they stream to disk; a connection cut
-// mid-blob resumes with a Range request from the bytes already written, and so does the next
-// pull after this one failed or was killed (the partial blob stays in the content store's
-// ingest area). Nothing becomes visible (image, tag,
-// layer) unless the whole image verified; blobs that did are kept, so that a failed pull's
-// next attempt skips them.
+// index, fetch the config, then fetch the layers a few at a time, each unpacked from its
+// downloaded blob as soon as it is in (while the next ones download), and once all are
+// unpacked, write them to disk with one sync and place them bottom up. Blobs are verified as
+// they stream to disk; a connection cut mid-blob resumes with a Range request from the bytes
+// already written, and so does the next pull after this one failed or was killed (the partial
+// blob stays in the content store's ingest area). Nothing becomes visible (image, tag, layer)
+// unless the whole image verified; blobs that did are kept, so that a failed pull's next
+// attempt skips them.
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BerthError, InvalidArgumentError, NotFoundError, SystemError } from '../../errors.js';
-import type { ContentStore } from '../../storage/content.js';
+import type { BlobWriter, ContentStore } from '../../storage/content.js';
 import { chainIds } from '../../storage/chain.js';
 import type { LayerStore, PreparedLayer } from '../../storage/layers.js';
 import { warmUnpackThread } from '../../storage/unpack-thread.js';
@@ -147,16 +147,17 @@ async function chooseManifest(repo: Repository, top: FetchedManifest, want: Plat
 }
 
 /**
- * Downloads a blob into the content store, continuing a partial one an earlier download left.
- * The digest is computed over every byte, across resumed connections and processes; a mismatch
- * stores nothing and drops the partial.
+ * Downloads a blob, continuing a partial one an earlier download left, and verifies it. The
+ * digest is computed over every byte, across resumed connections and processes; a mismatch
+ * stores nothing and drops the partial. The verified blob is on its way to disk: the caller
+ * publishes it into the content store (or aborts it, which keeps it for the next download).
  */
 export async function downloadBlob(
   repo: Repository,
   desc: Descriptor,
   content: ContentStore,
   opts: { signal?: AbortSignal; onBytes?: (received: number) => void },
-): Promise<void> {
+): Promise<BlobWriter> {
   const writer = await content.resumableWriter(desc.digest, desc.size);
   try {
     let stalled = 0;
@@ -201,7 +202,8 @@ export async function downloadBlob(
     if (writer.size !== desc.size) {
       throw new SystemError('blob_truncated', `the blob ${desc.digest} from ${repo.name} ended after ${writer.size} of ${desc.size} bytes`);
     }
-    await writer.commit(desc.digest);
+    await writer.verify(desc.digest);
+    return writer;
   } catch (err) {
     // Bytes past the descriptor's size are not the blob: the next attempt starts over.
     if (err instanceof BerthError && err.code === 'blob_too_large') await writer.discard();
@@ -277,9 +279,9 @@ export function pullStatus(ref: Reference, updated: boolean): ProgressMessage {
 
 /**
  * Fetches the layers the layer store lacks, downloading up to N at a time in layer order, each
- * unpacked on the unpacking thread as soon as its blob is in (two side by side), and places them
- * bottom up as each one and all below it are in. The first real failure aborts the rest;
- * nothing this call unpacked is left behind.
+ * unpacked on the unpacking thread as soon as its blob is in (two side by side); once all are
+ * unpacked, writes them to disk with one sync and places them bottom up. The first real failure
+ * aborts the rest; nothing this call unpacked is left behind.
  */
 async function pullLayers(repo: Repository, image: Manifest, diffIds: string[], stores: PullStores, opts: PullOptions, progress: Progress): Promise<void> {
   const { content, layers } = stores;
@@ -301,14 +303,17 @@ async function pullLayers(repo: Repository, image: Manifest, diffIds: string[], 
   };
   /** Unpacked, not yet committed: discarded if the pull fails. */
   const prepared = new Map<number, PreparedLayer>();
+  /** Downloaded and verified, not yet in the content store: published whether the pull succeeds or not. */
+  const blobs: BlobWriter[] = [];
 
   /**
-   * Downloads a layer's blob (unless stored already) and unpacks it from the content store.
-   * Unpacking from the stored file, not from the download: igzip then reads the blob itself
-   * (a pipe fed from this process cost as much main-thread time as the download), and the
-   * download runs at the network's pace, so later layers are in sooner. A download's slot is
-   * free again once its blob is in, not once it is unpacked: the downloads of the upper
-   * layers then overlap the unpacking of the lower ones instead of waiting for it.
+   * Downloads a layer's blob (unless stored already) and unpacks it from the file it was
+   * downloaded to. Unpacking from the file, not from the download: igzip then reads the blob
+   * itself (a pipe fed from this process cost as much main-thread time as the download), and
+   * the download runs at the network's pace, so later layers are in sooner. A download's slot
+   * is free again once its blob is in, not once it is unpacked: the downloads of the upper
+   * layers then overlap the unpacking of the lower ones instead of waiting for it. The blob
+   * enters the content store at the end, once on disk (the layers' sync writes it out too).
    */
   const downloads = limiter(opts.maxConcurrentDownloads ?? 3);
   // Two layers unpack side by side on the unpacking thread: while one waits for its igzip,
@@ -316,23 +321,25 @@ async function pullLayers(repo: Repository, image: Manifest, diffIds: string[], 
   const unpacks = limiter(2);
   const fetchLayer = async (i: number): Promise<PreparedLayer> => {
     const desc = image.layers[i];
-    await downloads(
+    const blob = await downloads(
       async () => {
         abort.signal.throwIfAborted();
-        if (await content.has(desc.digest)) return;
+        if (await content.has(desc.digest)) return undefined;
         const meter = throttled((current) => progress({ id: ids[i], status: 'Downloading', progressDetail: { current, total: desc.size } }));
-        await downloadBlob(repo, desc, content, { signal: abort.signal, onBytes: meter.update });
+        const writer = await downloadBlob(repo, desc, content, { signal: abort.signal, onBytes: meter.update });
         meter.flush();
         progress(layerStatus(ids[i], 'Verifying Checksum'));
+        return writer;
       },
       () => progress(layerStatus(ids[i], 'Waiting')),
     );
+    if (blob) blobs.push(blob);
     progress(layerStatus(ids[i], 'Download complete'));
     return unpacks(async () => {
       abort.signal.throwIfAborted();
       const extracting = (current: number): void => progress({ id: ids[i], status: 'Extracting', progressDetail: { current, total: desc.size } });
       extracting(0);
-      const layer = await layers.prepare({ file: content.path(desc.digest) }, diffIds[i], abort.signal, extracting);
+      const layer = await layers.prepare({ file: blob?.path ?? content.path(desc.digest) }, diffIds[i], abort.signal, extracting);
       extracting(desc.size);
       return layer;
     });
@@ -347,17 +354,21 @@ async function pullLayers(repo: Repository, image: Manifest, diffIds: string[], 
       })
       .catch(fail);
   });
-  // A later layer may fail while an earlier one is awaited; its failure is handled in order below.
+  // A later layer may fail while an earlier one is awaited; the first failure is the one thrown.
   for (const t of tasks) t.catch(() => undefined);
 
   const created: string[] = [];
   try {
+    const unpacked = await Promise.all(tasks);
+    await layers.persist(unpacked.filter((l): l is PreparedLayer => l !== undefined));
+    // Taken off the list first: one that fails to publish removes itself, the rest are kept below.
+    for (let blob = blobs.shift(); blob; blob = blobs.shift()) await blob.publish();
     let parent: string | null = null;
     for (let i = 0; i < image.layers.length; i++) {
-      const layer = await tasks[i];
+      const layer = unpacked[i];
       if (layer) {
         prepared.delete(i);
-        created.push((await layers.commit(layer, parent).catch(fail)).chainId);
+        created.push((await layers.commit(layer, parent)).chainId);
       }
       parent = chains[i];
       if (!present[i]) progress(layerStatus(ids[i], 'Pull complete'));
@@ -365,6 +376,9 @@ async function pullLayers(repo: Repository, image: Manifest, diffIds: string[], 
   } catch (err) {
     abort.abort();
     await Promise.allSettled(tasks);
+    // Blobs that verified are kept even when their layers are not, so that the next pull need
+    // not download them again.
+    for (const blob of blobs) await blob.publish().catch(() => undefined);
     for (const layer of prepared.values()) await layers.discard(layer);
     await layers.release(created.reverse());
     throw firstError ?? err;
