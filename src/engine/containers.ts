@@ -714,11 +714,12 @@ export class ContainerService {
       if (cgroupDirs(cgroup).length) await removeCgroup(cgroup);
       if (exited) this.deps.runtime.removeStoppedState(rec.id);
     }
-    if (isNetworkName(effectiveNetworkMode(rec.hostConfig))) {
-      mark('teardown: runtime');
-      await this.deps.networks.leave(rec.id);
+    mark('teardown: runtime');
+    if (isNetworkName(effectiveNetworkMode(rec.hostConfig))) await this.deps.networks.leave(rec.id);
+    if (rec.book.mounted) {
+      await this.deps.layers.unmount(p.merged);
+      mark('teardown: unmount rootfs');
     }
-    if (rec.book.mounted) await this.deps.layers.unmount(p.merged);
     // Once nothing of the container runs: the last user's end unmounts a volume's filesystem.
     await this.deps.volumes.release(rec.mounts.filter((m) => m.type === 'volume').map((m) => m.source), rec.id);
     rmSync(p.monitor, { recursive: true, force: true });
@@ -786,7 +787,9 @@ export class ContainerService {
     await this.teardown(rec);
     this.deps.networks.detach(rec.id);
     const p = this.paths(rec.id);
+    mark('remove: teardown');
     rmSync(p.dir, { recursive: true, force: true });
+    mark('remove: files');
     this.store.delete(rec.id);
     this.store.event('destroy', rec);
     if (opts.volumes) await this.deps.volumes.removeAnonymous(rec.mounts.filter((m) => m.type === 'volume').map((m) => m.source));
