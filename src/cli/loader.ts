@@ -6,10 +6,9 @@
 // There is one cache per command ("run", "network create"): V8 caches the functions that ran,
 // so each command's first successful run leaves the cache its later runs need. The file name
 // carries the bundle's size and mtime, so a rebuilt bundle never meets an old cache, and
-// node's flags when there are any: V8 rejects a cache made under other flags, and the launcher
-// passes some (scripts/launcher.sh.in) where conmon's exit command and the tests pass none, so
-// each set keeps its own. V8 also rejects a cache from another node version; then berth
-// compiles as usual and writes a fresh one.
+// node's flags when there are any (`node --inspect dist/berth.cjs`): V8 rejects a cache made
+// under other flags, so each set keeps its own instead of each replacing the other's. V8 also
+// rejects a cache from another node version; then berth compiles as usual and writes a fresh one.
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';

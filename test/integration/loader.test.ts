@@ -1,6 +1,5 @@
 // The launcher's code cache (src/cli/loader.ts): one file per command, and one per set of node
-// flags, since V8 rejects a cache made under other flags (the launcher passes some, conmon's
-// exit command and these tests pass none).
+// flags, since V8 rejects a cache made under other flags.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
