@@ -880,13 +880,16 @@ export class ContainerService {
     // only joins the namespace: the interfaces need to be there by the start, not before.
     let namespaceMade!: () => void;
     const namespace = new Promise<void>((resolve) => (namespaceMade = resolve));
+    // The network's interfaces are made once conmon is launched (true), or not at all (false).
+    let launchedRuntime!: (launched: boolean) => void;
+    const launched = new Promise<boolean>((resolve) => (launchedRuntime = resolve));
     let network: Promise<string | undefined> | undefined;
     let creating: Promise<CreateResult> | undefined;
     try {
       for (const d of [p.upper, p.merged]) mkdirSync(d, { recursive: true, mode: 0o755 });
       for (const d of [p.work, p.userdata]) mkdirSync(d, { recursive: true, mode: 0o700 });
       if (isNetworkName(effectiveNetworkMode(hc))) {
-        network = this.deps.networks.up(this.networkInfo(rec), namespaceMade);
+        network = this.deps.networks.up(this.networkInfo(rec), namespaceMade, launched);
         // Awaited below; until then a failure must not count as unhandled.
         network.catch(() => undefined);
       }
@@ -956,6 +959,8 @@ export class ContainerService {
         stdinOnce: rec.config.StdinOnce,
         exitCommand: this.exitCommand(rec, p),
       });
+      // conmon is spawned by now (create() spawns it before its first await).
+      launchedRuntime(true);
       // A network failure is the one to report: runc may fail only because of it.
       const [result] = await Promise.all([creating, network]).catch(async (err) => {
         await network;
@@ -968,6 +973,7 @@ export class ContainerService {
       this.store.save(rec);
     } catch (err) {
       // What the network made so far is undone by the teardown only once it has stopped.
+      launchedRuntime(false);
       await network?.catch(() => undefined);
       await creating?.catch(() => undefined);
       await this.teardown(rec);

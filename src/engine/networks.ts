@@ -19,7 +19,7 @@ import { checkStatic, chooseSubnet, contains, defaultGateway, defaultPools, form
 import { poolOf, type Attachment, type EndpointRecord, type NetworkRecord, type NetworkStore, type SubnetConfig } from '../network/store.js';
 import type { PortBinding } from '../network/ports.js';
 import { lock } from '../sys/lock.js';
-import { addInterface, berthBridges, createNetns, ensureBridge, hostRouteCidrs, hostRoutes, iptablesRestore, iptablesSave, linkExists, portBindRefusal, removeLink, removeNetns } from '../sys/net.js';
+import { addInterface, berthBridges, configureNetns, ensureBridge, hostRouteCidrs, hostRoutes, iptablesRestore, iptablesSave, linkExists, makeNetns, portBindRefusal, removeLink, removeNetns } from '../sys/net.js';
 import { mark } from '../timing.js';
 import type { Filters } from './engine.js';
 import { checkFilterKeys, labelsExcluded, labelsMatch, parseTimestamp } from './filters.js';
@@ -303,14 +303,21 @@ export class NetworkService {
    * as soon as the namespace exists, before its interfaces do: what only joins the namespace
    * (`runc create`) need not wait for the rest.
    */
-  async up(info: ContainerNetworkInfo, onNamespace?: () => void): Promise<string | undefined> {
+  async up(info: ContainerNetworkInfo, onNamespace?: () => void, launched?: Promise<boolean>): Promise<string | undefined> {
     const attachments = this.store.attachmentsOfContainer(info.containerId);
     if (attachments.length === 0) return undefined;
+    // The namespace first, before anything waits: the runtime needs only its path. The rest
+    // (addresses, interfaces, the hosts files) waits for `launched`, so that conmon and
+    // `runc create` are on their way, not held up by the `ip` spawned here, while it is done.
+    // `launched` false: the start failed before that, and the teardown removes the namespace.
+    makeNetns(this.netnsPath(info.containerId));
+    onNamespace?.();
+    if (launched && !(await launched)) return undefined;
     await this.withHostLock(async () => {
       for (const [i, a] of attachments.entries()) {
         const network = this.store.get(a.networkId);
         if (!network) throw new NotFoundError('network_not_found', `network ${a.networkId} not found`);
-        await this.joinLocked(network, a, info, i === 0 ? info.ports : [], i === 0 ? onNamespace ?? (() => undefined) : undefined);
+        await this.joinLocked(network, a, info, i === 0 ? info.ports : [], i === 0);
       }
     });
     return this.netnsPath(info.containerId);
@@ -324,8 +331,8 @@ export class NetworkService {
     await this.withHostLock(() => this.joinLocked(network, a, info, []));
   }
 
-  /** Joins one network; `newNetns` (called once it exists) makes the namespace first. */
-  private async joinLocked(network: NetworkRecord, a: Attachment, info: ContainerNetworkInfo, ports: PortBinding[], newNetns?: () => void): Promise<void> {
+  /** Joins one network; `fresh`: the first interface of a namespace makeNetns just made. */
+  private async joinLocked(network: NetworkRecord, a: Attachment, info: ContainerNetworkInfo, ports: PortBinding[], fresh = false): Promise<void> {
     network = await this.installLocked(network);
     const mine = this.store.endpointsOfContainer(info.containerId);
     const used = new Set(mine.map((e) => e.ifname));
@@ -342,7 +349,7 @@ export class NetworkService {
         aliases: a.aliases,
         hostsPath: info.hostsPath,
         ports,
-        ...(newNetns && info.macAddress ? { mac: info.macAddress } : {}),
+        ...(fresh && info.macAddress ? { mac: info.macAddress } : {}),
       },
       { ip: a.ipv4 ?? undefined, ipv6: a.ipv6 ?? undefined },
       macFor,
@@ -359,11 +366,8 @@ export class NetworkService {
       // One default route per family, through the container's first network that has a way out.
       gateways: network.internal || mine.some((e) => !this.store.get(e.networkId)?.internal) ? [] : network.subnets.map((s) => s.Gateway),
     };
-    if (newNetns) {
-      // createNetns makes the namespace before its first await, so it exists once this returns.
-      const configured = createNetns(this.netnsPath(info.containerId), iface);
-      newNetns();
-      await configured;
+    if (fresh) {
+      await configureNetns(this.netnsPath(info.containerId), iface);
     } else {
       await addInterface(this.netnsPath(info.containerId), iface);
     }

@@ -159,37 +159,73 @@ function interfaceBatch(i: Interface, hostNetns: string, withLoopback: boolean):
 const CLONE_NEWNET = 0x40000000;
 let nsCalls: { unshare: KoffiFunction; setns: KoffiFunction } | undefined;
 
-/**
- * A new network namespace kept alive by a bind mount on `path`, with loopback up and the
- * interface `i` joined to its bridge: one process.
- *
- * Namespaces are per thread. The main thread unshares, bind-mounts its new namespace, spawns
- * `ip` (the child is forked from this thread, so it starts inside) and goes back to the host's
- * namespace, all in one synchronous stretch: no other JavaScript runs meanwhile, and libuv's
- * worker threads never leave the host's namespace. `ip` names the host's namespace through the
- * descriptor berth keeps open until it is done, since /proc/<pid>/ns/net may still be the new
- * one when it looks.
- */
-export async function createNetns(path: string, i: Interface): Promise<void> {
-  removeNetns(path);
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  closeSync(openSync(path, 'a', 0o600));
+function namespaceCalls(): { unshare: KoffiFunction; setns: KoffiFunction } {
   if (!nsCalls) {
     const libc = koffi.load('libc.so.6');
     nsCalls = { unshare: libc.func('int unshare(int flags)'), setns: libc.func('int setns(int fd, int nstype)') };
   }
-  const ns = nsCalls;
+  return nsCalls;
+}
+
+/**
+ * Runs `fn` with the main thread in another network namespace and brings it back to `host`'s
+ * (a descriptor of the host's namespace). Namespaces are per thread: all of it is one
+ * synchronous stretch, so no other JavaScript runs in there, and libuv's worker threads never
+ * leave the host's namespace.
+ */
+function inNamespace<T>(enter: () => void, host: number, fn: () => T): T {
+  enter();
+  try {
+    return fn();
+  } finally {
+    if ((namespaceCalls().setns(host, CLONE_NEWNET) as number) < 0) {
+      // Over any error of fn's: a main thread stuck in the container's namespace is worse.
+      throw new SystemError('network_setup', `cannot return to the host's network namespace: ${new SyscallError('setns', koffi.errno()).message}`);
+    }
+  }
+}
+
+/**
+ * A new, empty network namespace kept alive by a bind mount on `path`. Made apart from its
+ * interfaces (configureNetns) so that a container's runtime can be on its way, the namespace
+ * being all it needs, while `ip` makes them.
+ */
+export function makeNetns(path: string): void {
+  removeNetns(path);
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, 'a', 0o600));
+  const ns = namespaceCalls();
   const host = openSync('/proc/thread-self/ns/net', 'r');
   try {
+    const unshare = () => {
+      if ((ns.unshare(CLONE_NEWNET) as number) < 0) throw new SyscallError('unshare', koffi.errno(), path);
+    };
+    inNamespace(unshare, host, () => mount('/proc/thread-self/ns/net', path, null, MS_BIND, null));
+  } finally {
+    closeSync(host);
+  }
+}
+
+/**
+ * Loopback up and the interface `i` in the fresh namespace at `path`, joined to its bridge: one
+ * process. `ip` is spawned from the main thread while it is inside the namespace (the child is
+ * forked from this thread, so it starts inside), and names the host's namespace through the
+ * descriptor berth keeps open until it is done, since /proc/<pid>/ns/net may still be the
+ * container's when it looks.
+ */
+export async function configureNetns(path: string, i: Interface): Promise<void> {
+  const ns = namespaceCalls();
+  const host = openSync('/proc/thread-self/ns/net', 'r');
+  try {
+    const target = openSync(path, 'r');
     let child: Promise<RunResult>;
-    if ((ns.unshare(CLONE_NEWNET) as number) < 0) throw new SyscallError('unshare', koffi.errno(), path);
     try {
-      mount('/proc/thread-self/ns/net', path, null, MS_BIND, null);
-      child = runTool(IP, ['-batch', '-'], { input: interfaceBatch(i, `/proc/${process.pid}/fd/${host}`, true) });
+      const enter = () => {
+        if ((ns.setns(target, CLONE_NEWNET) as number) < 0) throw new SyscallError('setns', koffi.errno(), path);
+      };
+      child = inNamespace(enter, host, () => runTool(IP, ['-batch', '-'], { input: interfaceBatch(i, `/proc/${process.pid}/fd/${host}`, true) }));
     } finally {
-      if ((ns.setns(host, CLONE_NEWNET) as number) < 0) {
-        throw new SystemError('network_setup', `cannot return to the host's network namespace: ${new SyscallError('setns', koffi.errno()).message}`);
-      }
+      closeSync(target);
     }
     const r = await child;
     if (r.code !== 0) throw new SystemError('network_setup', `configure ${i.name} in ${path}: ${r.stderr.toString().trim() || `exit ${r.code}`}`);
