@@ -12,7 +12,7 @@ import { Transform, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError, NotFoundError, errnoCode } from '../errors.js';
 import { tryLock, type FileLock } from '../sys/lock.js';
-import { startWriteback } from '../sys/libc.js';
+import { startWritebackInBackground } from '../sys/libc.js';
 
 const digestPattern = /^sha256:[a-f0-9]{64}$/;
 
@@ -356,7 +356,7 @@ export class BlobWriter {
       await this.settled();
       // Not a flush: an fsync in the middle of a pull waited for all the layer files being
       // written out too, and held up their writes meanwhile. publish() flushes.
-      startWriteback(this.fh.fd);
+      await startWritebackInBackground(this.fh.fd);
     } catch (err) {
       await this.discard();
       throw err;
