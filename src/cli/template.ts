@@ -2,6 +2,7 @@
 // template functions (docker/cli templates package) and Go's printing rules, so a format string
 // renders here as it does with the docker CLI.
 import { InvalidArgumentError } from '../errors.js';
+import { jsonText } from '../json.js';
 import { formatGoFloat } from './units.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -694,19 +695,8 @@ function truth(v: unknown): boolean {
  * (Go's int64, such as a time in nanoseconds) with all its digits.
  */
 function goJson(v: unknown): string {
-  return encodeJson(v).replace(/[\u2028\u2029]/g, (c) => (c === '\u2028' ? '\\u2028' : '\\u2029'));
-}
-
-function encodeJson(v: unknown): string {
-  if (typeof v === 'bigint') return v.toString();
-  if (isMap(v) && typeof v.toJSON === 'function') return encodeJson((v.toJSON as () => unknown)());
-  const absent = (x: unknown) => x === undefined || typeof x === 'function' || typeof x === 'symbol';
-  if (Array.isArray(v)) return `[${v.map((e) => (absent(e) ? 'null' : encodeJson(e))).join(',')}]`;
-  if (isMap(v)) {
-    const members = Object.entries(v).filter(([, x]) => !absent(x));
-    return `{${members.map(([k, x]) => `${JSON.stringify(k)}:${encodeJson(x)}`).join(',')}}`;
-  }
-  return JSON.stringify(absent(v) ? null : v);
+  const absent = v === undefined || typeof v === 'function' || typeof v === 'symbol';
+  return (absent ? 'null' : jsonText(v)).replace(/[\u2028\u2029]/g, (c) => (c === '\u2028' ? '\\u2028' : '\\u2029'));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -65,6 +65,13 @@ export function timeAgo(unixSeconds: number, nowMs: number = Date.now()): string
 const BINARY_MULTIPLIERS: Record<string, number> = { k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40, p: 2 ** 50 };
 const DECIMAL_MULTIPLIERS: Record<string, number> = { k: 1e3, m: 1e6, g: 1e9, t: 1e12, p: 1e15 };
 
+/** Go's time.Time String() form, as docker prints CreatedAt: "2006-01-02 15:04:05 -0700 MST". */
+export function goTime(unixSeconds: number): string {
+  const d = new Date(unixSeconds * 1000);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000 UTC`;
+}
+
 /** go-units RAMInBytes: "512m", "1g", "100k", "1.5GiB", "1024" with binary multipliers. */
 export function parseBytes(s: string): number {
   return parseSizeWith(s, BINARY_MULTIPLIERS);

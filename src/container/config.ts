@@ -137,7 +137,6 @@ export function checkSecurityOpts(opts: readonly string[]): void {
   }
 }
 
-/** Docker's HostConfig defaults, with the combinations Docker refuses refused. */
 /**
  * Checks a create request's HostConfig and fills in Docker's defaults. `defaultCgroupns` is
  * Docker's default for the host: a private cgroup namespace under cgroup v2, the host's under
@@ -244,8 +243,6 @@ export function normalizeHostConfig(hc: HostConfig | undefined, defaultCgroupns:
     BlkioDeviceReadIOps: h.BlkioDeviceReadIOps ?? [],
     BlkioDeviceWriteIOps: h.BlkioDeviceWriteIOps ?? [],
     DeviceCgroupRules: h.DeviceCgroupRules?.length ? h.DeviceCgroupRules : null,
-    // Docker leaves Init out unless --init (or --init=false) was given.
-    Init: h.Init ?? undefined,
     // What the runtime spec masks; a privileged container has neither list, as in Docker.
     MaskedPaths: privileged ? null : [...MASKED_PATHS],
     ReadonlyPaths: privileged ? null : [...READONLY_PATHS],

@@ -136,8 +136,9 @@ export class ContainerExecs {
     try {
       proc = this.execProcess(rec, e.config);
     } catch (err) {
-      // As Docker's: an exec that cannot be set up (a user not in the container's passwd) could
-      // not be invoked, 126.
+      // As Docker's: an exec whose user the container does not have could not be invoked, 126.
+      // Anything else (the container's files gone meanwhile) is the engine's failure.
+      if (!(err instanceof InvalidArgumentError)) throw err;
       this.saveExec({ ...e, Running: false, ExitCode: 126 });
       throw new ExecStartError('exec_setup_failed', (err as Error).message, 126);
     }
@@ -257,7 +258,7 @@ export class ContainerExecs {
     delete (proc as { consoleSize?: unknown }).consoleSize;
     if (body.User) {
       const u = resolveUser(body.User, rec.hostConfig.GroupAdd ?? [], readFileInRoot(p.merged, '/etc/passwd'), readFileInRoot(p.merged, '/etc/group'));
-      proc.user = { uid: u.uid, gid: u.gid, ...(u.additionalGids.length ? { additionalGids: u.additionalGids } : {}) };
+      proc.user = { uid: u.uid, gid: u.gid, additionalGids: u.additionalGids };
       const caps = proc.capabilities;
       proc.capabilities = u.uid === 0 ? { bounding: caps.bounding, effective: [...caps.bounding], permitted: [...caps.bounding] } : { bounding: caps.bounding, effective: [], permitted: [] };
       // The HOME berth gave the container's user is not this user's; one the container's

@@ -876,23 +876,11 @@ export class ContainerService {
     rec.bootId = this.bootId;
     this.store.save(rec);
     mark('prepare: record');
-    // The network comes up while the rootfs is mounted and conmon runs `runc create`, which
-    // only joins the namespace: the interfaces need to be there by the start, not before.
-    let namespaceMade!: () => void;
-    const namespace = new Promise<void>((resolve) => (namespaceMade = resolve));
-    // The network's interfaces are made once conmon is launched (true), or not at all (false).
-    let launchedRuntime!: (launched: boolean) => void;
-    const launched = new Promise<boolean>((resolve) => (launchedRuntime = resolve));
-    let network: Promise<string | undefined> | undefined;
+    let network: Promise<void> | undefined;
     let creating: Promise<CreateResult> | undefined;
     try {
       for (const d of [p.upper, p.merged]) mkdirSync(d, { recursive: true, mode: 0o755 });
       for (const d of [p.work, p.userdata]) mkdirSync(d, { recursive: true, mode: 0o700 });
-      if (isNetworkName(effectiveNetworkMode(hc))) {
-        network = this.deps.networks.up(this.networkInfo(rec), namespaceMade, launched);
-        // Awaited below; until then a failure must not count as unhandled.
-        network.catch(() => undefined);
-      }
       rmSync(p.monitor, { recursive: true, force: true });
       mkdirSync(p.monitor, { recursive: true, mode: 0o700 });
       for (const f of MONITOR_BUNDLE_FILES) rmSync(join(p.bundle, f), { force: true });
@@ -919,9 +907,11 @@ export class ContainerService {
         }
       }
       const devices = (hc.Devices ?? []).map((d) => resolveDeviceFlag(`${d.PathOnHost}:${d.PathInContainer}:${d.CgroupPermissions}`));
-      if (network) {
-        const netnsPath = this.deps.networks.netnsPath(rec.id);
-        joined.network = await Promise.race([namespace.then(() => netnsPath), network]);
+      // The namespace now, its interfaces while conmon runs `runc create` (below), which only
+      // joins the namespace: they need to be there by the start, not before.
+      const netns = isNetworkName(effectiveNetworkMode(hc)) ? this.deps.networks.makeNamespace(rec.id) : undefined;
+      if (netns) {
+        joined.network = netns;
         mark('prepare: network namespace');
       }
       const spec = buildSpec(
@@ -960,7 +950,7 @@ export class ContainerService {
         exitCommand: this.exitCommand(rec, p),
       });
       // conmon is spawned by now (create() spawns it before its first await).
-      launchedRuntime(true);
+      if (netns) network = this.deps.networks.up(this.networkInfo(rec));
       // A network failure is the one to report: runc may fail only because of it.
       const [result] = await Promise.all([creating, network]).catch(async (err) => {
         await network;
@@ -973,7 +963,6 @@ export class ContainerService {
       this.store.save(rec);
     } catch (err) {
       // What the network made so far is undone by the teardown only once it has stopped.
-      launchedRuntime(false);
       await network?.catch(() => undefined);
       await creating?.catch(() => undefined);
       await this.teardown(rec);

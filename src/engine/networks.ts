@@ -19,7 +19,7 @@ import { checkStatic, chooseSubnet, contains, defaultGateway, defaultPools, form
 import { poolOf, type Attachment, type EndpointRecord, type NetworkRecord, type NetworkStore, type SubnetConfig } from '../network/store.js';
 import type { PortBinding } from '../network/ports.js';
 import { lock } from '../sys/lock.js';
-import { addInterface, berthBridges, configureNetns, ensureBridge, hostRouteCidrs, hostRoutes, iptablesRestore, iptablesSave, linkExists, makeNetns, portBindRefusal, removeLink, removeNetns } from '../sys/net.js';
+import { addInterface, berthBridges, ensureBridge, hostRouteCidrs, hostRoutes, iptablesRestore, iptablesSave, linkExists, makeNetns, portBindRefusal, removeLink, removeNetns } from '../sys/net.js';
 import { mark } from '../timing.js';
 import type { Filters } from './engine.js';
 import { checkFilterKeys, labelsExcluded, labelsMatch, parseTimestamp } from './filters.js';
@@ -96,7 +96,7 @@ export class NetworkService {
   ) {}
 
   /** Where a container's network namespace is bind-mounted while it runs. */
-  netnsPath(containerId: string): string {
+  private netnsPath(containerId: string): string {
     return join(this.paths.runroot, 'netns', containerId);
   }
 
@@ -297,22 +297,23 @@ export class NetworkService {
   }
 
   /**
-   * Before the container starts: its network namespace with one interface per attached
-   * network (eth0 on the first, which also has the default route). Returns the namespace path
-   * for the OCI spec, or undefined when the container has no networks. `onNamespace` is called
-   * as soon as the namespace exists, before its interfaces do: what only joins the namespace
-   * (`runc create`) need not wait for the rest.
+   * The container's network namespace, made empty, when it has networks to join: its path, for
+   * the runtime, which needs no more. up() makes the interfaces in it meanwhile, so that the
+   * `ip` it spawns and the address allocation do not hold conmon and `runc create` up.
    */
-  async up(info: ContainerNetworkInfo, onNamespace?: () => void, launched?: Promise<boolean>): Promise<string | undefined> {
+  makeNamespace(containerId: string): string | undefined {
+    if (this.store.attachmentsOfContainer(containerId).length === 0) return undefined;
+    const path = this.netnsPath(containerId);
+    makeNetns(path);
+    return path;
+  }
+
+  /**
+   * Joins the container's networks in the namespace makeNamespace() made: one interface per
+   * network (eth0 on the first, which also has the default route).
+   */
+  async up(info: ContainerNetworkInfo): Promise<void> {
     const attachments = this.store.attachmentsOfContainer(info.containerId);
-    if (attachments.length === 0) return undefined;
-    // The namespace first, before anything waits: the runtime needs only its path. The rest
-    // (addresses, interfaces, the hosts files) waits for `launched`, so that conmon and
-    // `runc create` are on their way, not held up by the `ip` spawned here, while it is done.
-    // `launched` false: the start failed before that, and the teardown removes the namespace.
-    makeNetns(this.netnsPath(info.containerId));
-    onNamespace?.();
-    if (launched && !(await launched)) return undefined;
     await this.withHostLock(async () => {
       for (const [i, a] of attachments.entries()) {
         const network = this.store.get(a.networkId);
@@ -320,7 +321,6 @@ export class NetworkService {
         await this.joinLocked(network, a, info, i === 0 ? info.ports : [], i === 0);
       }
     });
-    return this.netnsPath(info.containerId);
   }
 
   /** `network connect` of a running container: one more interface in its namespace. */
@@ -366,11 +366,7 @@ export class NetworkService {
       // One default route per family, through the container's first network that has a way out.
       gateways: network.internal || mine.some((e) => !this.store.get(e.networkId)?.internal) ? [] : network.subnets.map((s) => s.Gateway),
     };
-    if (fresh) {
-      await configureNetns(this.netnsPath(info.containerId), iface);
-    } else {
-      await addInterface(this.netnsPath(info.containerId), iface);
-    }
+    await addInterface(this.netnsPath(info.containerId), iface, { loopback: fresh });
     mark('network: namespace and veth');
     if (ep.ports.length) {
       await iptablesRestore(4, publishScript(network, ep.ip, ep.ports, '-A'));

@@ -16,9 +16,10 @@ export interface EventMessage {
   from?: string;
 }
 
+/** A row as read with safeIntegers: the nanosecond times do not fit a double. */
 interface EventRow {
-  seq: number;
-  time_nano: number;
+  seq: bigint;
+  time_nano: bigint;
   type: string;
   action: string;
   actor_id: string;
@@ -42,8 +43,8 @@ export class EventLog {
         `SELECT * FROM events WHERE seq > ? AND time_nano >= ? AND time_nano <= ? ORDER BY seq`,
       )
       .safeIntegers(true)
-      .all(BigInt(opts.afterSeq ?? 0), opts.sinceNano ?? 0n, opts.untilNano ?? 2n ** 63n - 1n) as unknown as (Omit<EventRow, 'seq' | 'time_nano'> & { seq: bigint; time_nano: bigint })[];
-    return rows.map((r) => ({ seq: Number(r.seq), event: toMessage({ ...r, seq: Number(r.seq), time_nano: Number(r.time_nano) }, r.time_nano) }));
+      .all(BigInt(opts.afterSeq ?? 0), opts.sinceNano ?? 0n, opts.untilNano ?? 2n ** 63n - 1n) as unknown as EventRow[];
+    return rows.map((r) => ({ seq: Number(r.seq), event: toMessage(r) }));
   }
 
   /** The attributes of the newest `type`/`action` event of `actorId`, if any. */
@@ -60,7 +61,8 @@ export class EventLog {
   }
 }
 
-function toMessage(r: EventRow, timeNano: bigint): EventMessage {
+function toMessage(r: EventRow): EventMessage {
+  const timeNano = r.time_nano;
   const attributes = JSON.parse(r.attributes) as Record<string, string>;
   const legacy =
     r.type === 'container'

@@ -11,8 +11,8 @@ import { takeFromFifo } from '../sys/fifo.js';
 import { processAlive } from '../sys/pids.js';
 import { launchAttachableMonitor, launchMonitor, runTool, type AttachableMonitor, type RunResult } from '../sys/process.js';
 import { attach, type AttachHandlers, type AttachSession } from './attach.js';
-import { toOciJson, type OciProcess, type OciResources } from './spec.js';
-import { randomBytes } from '../sys/random.js';
+import { jsonText } from '../json.js';
+import type { OciProcess, OciResources } from './spec.js';
 
 export const DEFAULT_RUNTIME_PATH = '/usr/sbin/runc';
 export const DEFAULT_CONMON_PATH = '/usr/bin/conmon';
@@ -155,7 +155,7 @@ export function startFailureExitCode(message: string): 125 | 126 | 127 {
  * takes any missing path of an exec for its command (an exec has no mounts of its own): a
  * working directory (-w) that does not exist is 127 too, not a failure of the engine.
  */
-export function execFailureExitCode(message: string): 125 | 126 | 127 {
+function execFailureExitCode(message: string): 125 | 126 | 127 {
   const code = startFailureExitCode(message);
   if (code !== 125) return code;
   return /no such file or directory|not a directory/i.test(message) ? 127 : 125;
@@ -498,7 +498,7 @@ export class OciRuntime {
     const conmonPidFile = join(opts.execDir, 'conmon.pid');
     const runtimeLog = join(opts.execDir, 'oci-log');
     for (const f of [pidFile, conmonPidFile, runtimeLog, join(opts.execDir, 'exit')]) rmSync(f, { force: true });
-    writeFileSync(file, toOciJson(opts.process));
+    writeFileSync(file, jsonText(opts.process));
     const rt = this.binaryFor(opts.id);
     const args = [
       '--api-version', '1',
@@ -538,10 +538,10 @@ export class OciRuntime {
     if (proc.terminal) {
       throw new InvalidArgumentError('exec_tty_unsupported', 'exec with a terminal is not supported by this driver yet');
     }
-    const dir = mkdtempSync(join(tmpdir(), `berth-exec-${randomBytes(4).toString('hex')}-`));
+    const dir = mkdtempSync(join(tmpdir(), 'berth-exec-'));
     try {
       const file = join(dir, 'process.json');
-      writeFileSync(file, toOciJson(proc));
+      writeFileSync(file, jsonText(proc));
       return await fn(dir, file);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -2,6 +2,7 @@
 // `docker run` flags. Pure: host facts (capability bounding set, rlimits, devices, kernel) are
 // read by src/sys and passed in, so every decision here is unit-testable without root.
 import { InvalidArgumentError } from '../errors.js';
+import { jsonText } from '../json.js';
 import { resolveCapabilities } from './capabilities.js';
 import {
   defaultSeccompProfile,
@@ -770,22 +771,5 @@ export function buildSpec(input: ContainerSpecInput): OciSpec {
 
 /** config.json text. Bigints (RLIM_INFINITY) are written as plain uint64 digits, as runc expects. */
 export function specToJson(spec: OciSpec): string {
-  return toOciJson(spec);
-}
-
-/**
- * JSON for runc: bigints become bare integers (JSON numbers are not limited to 2^53). Most
- * specs hold none, and JSON.stringify stays on V8's fast path only without a replacer: with
- * one, the seccomp profile's hundreds of names took about 3 ms of every start.
- */
-export function toOciJson(value: unknown): string {
-  try {
-    return JSON.stringify(value);
-  } catch (err) {
-    // "Do not know how to serialize a BigInt"; anything else (a cycle) fails again below.
-    if (!(err instanceof TypeError)) throw err;
-  }
-  const tag = '__berth_uint64__:';
-  const text = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? tag + v.toString() : v));
-  return text.replace(/"__berth_uint64__:(\d+)"/g, '$1');
+  return jsonText(spec);
 }

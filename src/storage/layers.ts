@@ -37,6 +37,8 @@ export interface PreparedLayer {
   readonly link: string;
   readonly diffId: string;
   readonly size: number;
+  /** Written to disk already (persist()): its commit need not sync. */
+  synced?: boolean;
 }
 
 interface LayerRow {
@@ -66,8 +68,6 @@ export class LayerStore {
   /** <root>/layers */
   readonly dir: string;
   private readonly linkDir: string;
-  /** Prepared layers persist() has written to disk, by temp name. */
-  private readonly persisted = new Set<string>();
 
   constructor(root: string, private readonly db: Db) {
     // Absolute: mount() resolves link names relative to this directory.
@@ -162,7 +162,7 @@ export class LayerStore {
     await syncFilesystem(this.dir).catch((err: Error) => {
       throw new SystemError('layer_sync_failed', `writing ${layers.length === 1 ? 'a layer' : `${layers.length} layers`} to disk: ${err.message}`, { cause: err });
     });
-    for (const layer of layers) this.persisted.add(layer.tmpName);
+    for (const layer of layers) layer.synced = true;
   }
 
   /** Places a prepared layer on top of `parent` (which must be ready by now). */
@@ -173,13 +173,12 @@ export class LayerStore {
     let existing: LayerRecord | undefined;
     const chainId = parent === null ? diffId : sha256Digest(`${parent} ${diffId}`);
     const trash: string[] = [];
-    const persisted = this.persisted.delete(tmpName);
     try {
       if (parent !== null && !this.get(parent)) throw new NotFoundError('layer_not_found', `parent layer ${parent} not found`);
       // The row says 'ready' only once the files are on disk: a power loss must not leave a
       // ready layer with missing contents. (An unpack that turns out to be a duplicate is
       // thrown away, so it need not be flushed.)
-      if (!persisted && !this.get(chainId)) {
+      if (!layer.synced && !this.get(chainId)) {
         await syncFilesystem(tmpDir).catch((err: Error) => {
           throw new SystemError('layer_sync_failed', `writing layer ${chainId} to disk: ${err.message}`, { cause: err });
         });
@@ -226,7 +225,6 @@ export class LayerStore {
 
   /** Throws away a prepared layer that will not be committed. */
   async discard(layer: PreparedLayer): Promise<void> {
-    this.persisted.delete(layer.tmpName);
     await fsp.rm(join(this.dir, layer.tmpName), { recursive: true, force: true });
     this.db.prepare('DELETE FROM layers WHERE chain_id = ?').run(layer.tmpName);
   }

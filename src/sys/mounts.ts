@@ -49,7 +49,14 @@ export function mountFilesystem(device: string, target: string, type: string, fl
       }
     }
   } catch (err) {
-    if (first) unmountFilesystem(target);
+    // The mount's own error is the one to report, whether or not the unmount works.
+    if (first) {
+      try {
+        unmountFilesystem(target);
+      } catch {
+        // keep the mount's error; a mount left on a volume's directory is undone by its removal
+      }
+    }
     throw err;
   }
 }

@@ -20,7 +20,6 @@ import { koffi } from './native.js';
 import { runTool, type RunResult } from './process.js';
 
 const IP = '/usr/sbin/ip';
-const NSENTER = '/usr/bin/nsenter';
 
 async function run(file: string, args: string[], what: string, input?: string): Promise<string> {
   const r = await runTool(file, args, input === undefined ? {} : { input });
@@ -187,7 +186,7 @@ function inNamespace<T>(enter: () => void, host: number, fn: () => T): T {
 
 /**
  * A new, empty network namespace kept alive by a bind mount on `path`. Made apart from its
- * interfaces (configureNetns) so that a container's runtime can be on its way, the namespace
+ * interfaces (addInterface) so that a container's runtime can be on its way, the namespace
  * being all it needs, while `ip` makes them.
  */
 export function makeNetns(path: string): void {
@@ -207,13 +206,13 @@ export function makeNetns(path: string): void {
 }
 
 /**
- * Loopback up and the interface `i` in the fresh namespace at `path`, joined to its bridge: one
- * process. `ip` is spawned from the main thread while it is inside the namespace (the child is
- * forked from this thread, so it starts inside), and names the host's namespace through the
- * descriptor berth keeps open until it is done, since /proc/<pid>/ns/net may still be the
- * container's when it looks.
+ * The interface `i` in the namespace at `path` (and loopback up, in a fresh one), joined to its
+ * bridge: one process, for each network a container joins. `ip` is spawned from the main thread
+ * while it is inside the namespace (the child is forked from this thread, so it starts inside),
+ * and names the host's namespace through the descriptor berth keeps open until it is done,
+ * since /proc/<pid>/ns/net may still be the container's when it looks.
  */
-export async function configureNetns(path: string, i: Interface): Promise<void> {
+export async function addInterface(path: string, i: Interface, opts: { loopback: boolean }): Promise<void> {
   const ns = namespaceCalls();
   const host = openSync('/proc/thread-self/ns/net', 'r');
   try {
@@ -223,7 +222,7 @@ export async function configureNetns(path: string, i: Interface): Promise<void> 
       const enter = () => {
         if ((ns.setns(target, CLONE_NEWNET) as number) < 0) throw new SyscallError('setns', koffi.errno(), path);
       };
-      child = inNamespace(enter, host, () => runTool(IP, ['-batch', '-'], { input: interfaceBatch(i, `/proc/${process.pid}/fd/${host}`, true) }));
+      child = inNamespace(enter, host, () => runTool(IP, ['-batch', '-'], { input: interfaceBatch(i, `/proc/${process.pid}/fd/${host}`, opts.loopback) }));
     } finally {
       closeSync(target);
     }
@@ -232,12 +231,6 @@ export async function configureNetns(path: string, i: Interface): Promise<void> 
   } finally {
     closeSync(host);
   }
-  joinBridge(i.hostVeth, i.bridge);
-}
-
-/** One more interface in an existing namespace (`network connect` of a running container). */
-export async function addInterface(netns: string, i: Interface): Promise<void> {
-  await run(NSENTER, [`--net=${netns}`, IP, '-batch', '-'], `configure ${i.name} in ${netns}`, interfaceBatch(i, `/proc/${process.pid}/ns/net`, false));
   joinBridge(i.hostVeth, i.bridge);
 }
 

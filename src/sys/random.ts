@@ -22,6 +22,7 @@ export function randomId(): string {
 
 /** A uniform integer in [0, max), max at most 2^32 (rejection sampling: no modulo bias). */
 export function randomInt(max: number): number {
+  if (!(max >= 1 && max <= 0x1_0000_0000)) throw new RangeError(`randomInt: max ${max} is not in [1, 2^32]`);
   const limit = Math.floor(0x1_0000_0000 / max) * max;
   for (;;) {
     const v = randomBytes(4).readUInt32LE(0);

@@ -41,7 +41,6 @@ export function needsMount(opts: Record<string, string>): boolean {
   return !!opts.type || !!opts.device;
 }
 
-
 /** moby/sys/mount's flags by name: set, or cleared (`rw`, `suid`, ...). */
 const namedFlags: Record<string, { flag: number; clear?: boolean }> = {
   ro: { flag: MS_RDONLY },

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { ConflictError, InvalidArgumentError, NotFoundError, SystemError } from '../errors.js';
 import type { Db } from '../storage/db.js';
 import { isMountPoint, unmountFilesystem } from '../sys/mounts.js';
-import { localOptionsError } from './options.js';
+import { localOptionsError, needsMount } from './options.js';
 
 export interface VolumeRecord {
   name: string;
@@ -104,9 +104,12 @@ export class VolumeStore {
     if (users.length > 0) {
       throw new ConflictError('volume_in_use', `remove ${name}: volume is in use - [${users.join(', ')}]`);
     }
-    // Never delete through a mount: a bind-mounted device's files are the user's.
-    if (isMountPoint(v.mountpoint)) unmountFilesystem(v.mountpoint);
-    if (isMountPoint(v.mountpoint)) throw new SystemError('volume_mounted', `remove ${name}: ${v.mountpoint} is still mounted`);
+    // Never delete through a mount: a bind-mounted device's files are the user's. Only a volume
+    // whose options name a filesystem is ever mounted (one a crash left mounted, here).
+    if (needsMount(v.options) && isMountPoint(v.mountpoint)) {
+      unmountFilesystem(v.mountpoint);
+      if (isMountPoint(v.mountpoint)) throw new SystemError('volume_mounted', `remove ${name}: ${v.mountpoint} is still mounted`);
+    }
     // The row goes last: if removing the data fails half-way, the volume is still listed
     // and `rm` can be run again.
     await fsp.rm(join(this.dir, name), { recursive: true, force: true });

@@ -2,7 +2,7 @@
 // flags, since V8 rejects a cache made under other flags.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { berthBin } from '../helpers/cli.js';
@@ -18,16 +18,23 @@ const cachesOf = (prefix: string) => {
 
 describe('code cache', () => {
   it('keeps one cache per command and per set of node flags, and runs alike from each', () => {
-    const runs = [[], ['--min-semi-space-size=16'], [], ['--min-semi-space-size=16']].map((flags) =>
-      spawnSync(process.execPath, [...flags, berthBin, 'volume', 'prune', '--help'], { encoding: 'utf8' }),
-    );
-    for (const r of runs) assert.equal(r.status, 0, r.stderr);
-    assert.ok(runs.every((r) => r.stdout === runs[0].stdout && r.stdout.includes('Remove unused local volumes')), runs[0].stdout);
-    // This build's caches: the name carries the bundle's size and mtime.
+    // This build's caches of one rarely used command: the name carries the bundle's size and mtime.
     const st = statSync(join(dirname(berthBin), 'berth-cli.cjs'));
-    const files = cachesOf(`volume-prune.${st.size}-${Math.trunc(st.mtimeMs)}.`);
-    assert.equal(files.length, 2, files.join(' '));
-    assert.equal(files.filter((f) => /\.\d+-\d+\.v8$/.test(f)).length, 1, files.join(' '));
-    assert.equal(files.filter((f) => /\.\d+-\d+\.[0-9a-f]+\.v8$/.test(f)).length, 1, files.join(' '));
+    const prefix = `volume-prune.${st.size}-${Math.trunc(st.mtimeMs)}.`;
+    const clear = () => cachesOf(prefix).forEach((f) => rmSync(join(cacheDir, f), { force: true }));
+    clear();
+    try {
+      const runs = [[], ['--min-semi-space-size=16'], [], ['--min-semi-space-size=16']].map((flags) =>
+        spawnSync(process.execPath, [...flags, berthBin, 'volume', 'prune', '--help'], { encoding: 'utf8' }),
+      );
+      for (const r of runs) assert.equal(r.status, 0, r.stderr);
+      assert.ok(runs.every((r) => r.stdout === runs[0].stdout && r.stdout.includes('Remove unused local volumes')), runs[0].stdout);
+      const files = cachesOf(prefix);
+      assert.equal(files.length, 2, files.join(' '));
+      assert.equal(files.filter((f) => /\.\d+-\d+\.v8$/.test(f)).length, 1, files.join(' '));
+      assert.equal(files.filter((f) => /\.\d+-\d+\.[0-9a-f]+\.v8$/.test(f)).length, 1, files.join(' '));
+    } finally {
+      clear();
+    }
   });
 });

@@ -589,8 +589,9 @@ test('a written file can be started on its way to disk (the early writeback of b
     // The background variant (a whole blob's) settles either way: a failure is left to the fsync.
     await startWritebackInBackground(fd);
     closeSync(fd);
-    assert.throws(() => startWriteback(fd), (err: NodeJS.ErrnoException) => err.code === 'EBADF' && err.syscall === 'sync_file_range');
-    await startWritebackInBackground(fd);
+    // -1: a descriptor number nothing can reuse meanwhile.
+    assert.throws(() => startWriteback(-1), (err: NodeJS.ErrnoException) => err.code === 'EBADF' && err.syscall === 'sync_file_range');
+    await startWritebackInBackground(-1);
   } finally {
     cleanup();
   }

@@ -10,7 +10,7 @@ import { basename, dirname, join, posix, resolve as resolvePath } from 'node:pat
 import { pipeline } from 'node:stream/promises';
 import { Command } from 'commander';
 import type { Engine } from '../../engine/engine.js';
-import { errnoCode, InvalidArgumentError, NotFoundError } from '../../errors.js';
+import { InvalidArgumentError, NotFoundError } from '../../errors.js';
 import type { RootDir } from '../../storage/in-root.js';
 import { collect, type Cli } from '../program.js';
 
@@ -103,10 +103,8 @@ async function copyFromContainer(engine: Engine, container: string, srcPath: str
   }
   const { stat, content } = await engine.containerArchive(container, srcPath);
   if (!dstInfo) {
-    // A reader that stops early (`| head`) is not an error.
-    await pipeline(content, process.stdout).catch((err: unknown) => {
-      if (errnoCode(err) !== 'EPIPE') throw err;
-    });
+    // A reader that stops early (`| head`) ends berth quietly (src/cli/main.ts).
+    await pipeline(content, process.stdout);
     return;
   }
   // Host-side tar handling loads only for cp: it brings tar parsing and libc bindings.
@@ -231,10 +229,8 @@ function validateOutputPath(path: string): void {
 
 async function exportTo(engine: Engine, container: string, output: string | undefined): Promise<void> {
   if (!output) {
-    // A reader that stops early (`| head`) is not an error.
-    await engine.containerExport(container, process.stdout).catch((err: unknown) => {
-      if (errnoCode(err) !== 'EPIPE') throw err;
-    });
+    // A reader that stops early (`| head`) ends berth quietly (src/cli/main.ts).
+    await engine.containerExport(container, process.stdout);
     return;
   }
   const tmp = join(dirname(output), `.${basename(output)}.${randomBytes(4).toString('hex')}.tmp`);

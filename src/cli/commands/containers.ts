@@ -10,7 +10,7 @@ import { enableTiming, mark, timingReport } from '../../timing.js';
 import { renderInspect, renderList, withLabelMethod } from '../output.js';
 import { collect, type Cli } from '../program.js';
 import { tabwrite } from '../table.js';
-import { humanSize, timeAgo } from '../units.js';
+import { goTime, humanSize, timeAgo } from '../units.js';
 import { displayPorts, type DisplayPort } from '../ports.js';
 import { ProgressRenderer } from '../progress.js';
 import { confirm } from './confirm.js';
@@ -59,15 +59,18 @@ function printError(err: unknown): void {
 }
 
 /**
- * Docker's error handling for run/create: anything failing before the container's command
- * runs is 125 (126/127 when the command cannot be run or found).
+ * Docker's error handling for run/create: for run, anything failing before the container's
+ * command runs is 125 (126/127 when the command cannot be run or found). docker create exits
+ * 125 for a bad flag or flag combination (docker's client refuses it) and 1 for what the
+ * engine refuses (no such image, a name in use).
  */
-async function withRunExitCodes(fn: () => Promise<number>, debug: boolean): Promise<number> {
+async function withRunExitCodes(fn: () => Promise<number>, debug: boolean, run: boolean): Promise<number> {
   try {
     return await fn();
   } catch (err) {
     printError(err);
     if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+    if (!run) return err instanceof InvalidArgumentError ? 125 : 1;
     return exitCodeOf(err);
   }
 }
@@ -314,19 +317,11 @@ function runFlagsAction(cli: Cli, run: boolean) {
         if (run && !req.detach && inputIsNotATty(req.body.AttachStdin ?? false, req.body.Tty ?? false)) return 1;
         if (req.body.Tty && process.stdout.isTTY) req.body.HostConfig = { ...req.body.HostConfig, ConsoleSize: [process.stdout.rows, process.stdout.columns] };
         mark('parse flags');
-        if (!run) {
-          try {
-            process.stdout.write((await createWithCidfile(engine, req)) + '\n');
-            return 0;
-          } catch (err) {
-            // As docker create: a bad flag or flag combination is 125 (docker's client refuses
-            // it), what the engine refuses (no such image, a name in use) is 1.
-            if (err instanceof InvalidArgumentError) throw err;
-            printError(err);
-            return 1;
-          }
-        }
         const id = await createWithCidfile(engine, req);
+        if (!run) {
+          process.stdout.write(id + '\n');
+          return 0;
+        }
         if (req.detach) {
           try {
             await engine.containerStart(id);
@@ -349,7 +344,7 @@ function runFlagsAction(cli: Cli, run: boolean) {
           removeOnFailure: req.body.HostConfig?.AutoRemove ?? false,
           start: true,
         });
-      }, debug);
+      }, debug, run);
       if (debug) process.stderr.write(timingReport());
       return code;
     });
@@ -377,12 +372,6 @@ const shortId = (id: string) => id.slice(0, 12);
 function ellipsis(s: string, max: number): string {
   const chars = [...s];
   return chars.length > max ? chars.slice(0, max - 1).join('') + '…' : s;
-}
-
-function goTime(unixSeconds: number): string {
-  const d = new Date(unixSeconds * 1000);
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000 UTC`;
 }
 
 export function psRow(c: ContainerSummary, trunc: boolean): Record<string, string> {

@@ -9,7 +9,7 @@ import type { Engine, ImageSummary } from '../../engine/engine.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { collect, type Cli } from '../program.js';
 import { renderList } from '../output.js';
-import { humanDuration, humanSize } from '../units.js';
+import { goTime, humanDuration, humanSize } from '../units.js';
 import { parseFilterArgs } from './filters.js';
 import { confirm } from './confirm.js';
 import { inspectEach } from './inspect.js';
@@ -301,13 +301,6 @@ export function shortImageId(id: string): string {
 
 function ellipsis(s: string, max: number): string {
   return s.length > max ? s.slice(0, max - 1) + '…' : s;
-}
-
-/** Go's time.Time String() form, as docker prints CreatedAt: "2006-01-02 15:04:05 -0700 MST". */
-export function goTime(unixSeconds: number): string {
-  const d = new Date(unixSeconds * 1000);
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000 UTC`;
 }
 
 async function openInput(file: string): Promise<Readable> {

@@ -302,7 +302,6 @@ export function parseMountFlag(value: string): MountSpec {
       case 'consistency':
         break;
       case 'volume-nocopy':
-        spec.Type = 'volume';
         spec.VolumeOptions = { ...spec.VolumeOptions, NoCopy: bool(key, v) };
         break;
       // What a volume made on first use is created with (an existing one keeps its own).

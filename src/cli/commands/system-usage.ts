@@ -3,11 +3,11 @@
 import type { ContainerSummary, Engine, Filters, ImageSummary, SystemDataUsage, Volume } from '../../engine/engine.js';
 import { renderList, sortKeys, withLabelMethod } from '../output.js';
 import { compileTemplate, parseFormat } from '../template.js';
-import { humanDuration, humanSize } from '../units.js';
+import { goTime, humanDuration, humanSize } from '../units.js';
 import { confirm } from './confirm.js';
 import { psHeaders, psRow } from './containers.js';
 import { parseFilterArgs } from './filters.js';
-import { goTime, imageHeaders, shortImageId } from './images.js';
+import { imageHeaders, shortImageId } from './images.js';
 
 /** go-units HumanSize, which docker-cli uses for totals (4 significant digits: "1.983MB"). */
 const total = (bytes: number) => humanSize(bytes, 4);

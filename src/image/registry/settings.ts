@@ -18,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import { InvalidArgumentError, errnoCode } from '../../errors.js';
+import { formatIp } from '../../network/ipam.js';
 
 export interface RegistrySettings {
   configFile: string;
@@ -200,22 +201,8 @@ function parseCidr(s: string): Cidr | undefined {
 
 /** A range as Go prints a net.IPNet: its network address (host bits cleared), IPv6 compressed. */
 function formatCidr(cidr: Cidr): string {
-  const width = cidr.family === 4 ? 32 : 128;
-  const shift = BigInt(width - cidr.prefix);
-  const bits = (cidr.bits >> shift) << shift;
-  if (cidr.family === 4) return `${[24n, 16n, 8n, 0n].map((s) => String((bits >> s) & 0xffn)).join('.')}/${cidr.prefix}`;
-  const groups = Array.from({ length: 8 }, (_, i) => Number((bits >> BigInt(112 - 16 * i)) & 0xffffn));
-  // RFC 5952: the longest run of two or more zero groups (the first of equals) becomes "::".
-  let best = { start: -1, length: 1 };
-  for (let i = 0; i < 8; ) {
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > best.length) best = { start: i, length: j - i };
-    i = j > i ? j : i + 1;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  const text = best.start < 0 ? hex.join(':') : `${hex.slice(0, best.start).join(':')}::${hex.slice(best.start + best.length).join(':')}`;
-  return `${text}/${cidr.prefix}`;
+  const shift = BigInt((cidr.family === 4 ? 32 : 128) - cidr.prefix);
+  return `${formatIp(cidr.family, (cidr.bits >> shift) << shift)}/${cidr.prefix}`;
 }
 
 function inCidr(ip: string, cidr: Cidr): boolean {
