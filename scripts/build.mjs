@@ -7,7 +7,7 @@
 // dist/unpack-worker.cjs is the entry point of the thread that unpacks pulled layers
 // (src/storage/unpack-thread.ts), a bundle of its own so that the thread loads only that.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: 'linked', logLevel: 'warning' };
@@ -35,3 +35,12 @@ await build({
   define: { 'import.meta.url': '__berthModuleUrl' },
   banner: { js: "#!/usr/bin/env node\nconst __berthModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
+
+// The executable reads the CLI bundle as latin1 (src/cli/loader.ts), which is right only for
+// ASCII. esbuild escapes non-ASCII text in strings, but not in regular expression literals.
+const cli = readFileSync(new URL('../dist/berth-cli.cjs', import.meta.url));
+const at = cli.findIndex((b) => b > 0x7f);
+if (at >= 0) {
+  console.error(`dist/berth-cli.cjs has a non-ASCII byte at offset ${at}: write it as a \\u escape in the source`);
+  process.exit(1);
+}

@@ -10,7 +10,7 @@
 // container, or a reboot is repaired by the next command. Work on one container that must not
 // interleave (start, stop, exit handling, remove) holds its lock, a flock on a file in the
 // runtime directory.
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -35,7 +35,7 @@ import { containerResolvConf, dnsSettings, extraHostEntries, HOST_GATEWAY, hosts
 import { checkRuntime, readHostFacts, resolveDeviceFlag, resolveThrottleDevices } from '../runtime/host-facts.js';
 import { attach as attachSocket, resizeTerminal } from '../runtime/attach.js';
 import { DetachKeyScanner, parseDetachKeys } from '../container/detach-keys.js';
-import { readExitCode, startFailureExitCode, wasOomKilled, type CreateResult, type OciRuntime, type RuntimeState } from '../runtime/runtime.js';
+import { readExitCode, startFailureExitCode, wasOomKilled, type CreateResult, type OciRuntime, type PendingCreate, type RuntimeState } from '../runtime/runtime.js';
 import { buildSpec, DEFAULT_CGROUP_PARENT, specToJson, type OciProcess } from '../runtime/spec.js';
 import type { LayerStore } from '../storage/layers.js';
 import type { ContentStore } from '../storage/content.js';
@@ -43,9 +43,10 @@ import { RootDir } from '../storage/in-root.js';
 import { copyTree } from '../storage/tree-tar.js';
 import { bootId } from '../sys/host.js';
 import { lock, tryLock, type FileLock } from '../sys/lock.js';
-import { cgroupDirs, cgroupPids, processAlive, processStartTime, removeCgroup } from '../sys/pids.js';
+import { cgroupPids, processAlive, processStartTime, removeCgroup } from '../sys/pids.js';
 import { cgroupMode, cgroupOomKills } from '../sys/cgroups.js';
 import { randomId } from '../sys/random.js';
+import { removeFile, removeTree, removeTreeSettling } from '../sys/tree.js';
 import { runTool } from '../sys/process.js';
 import { mark } from '../timing.js';
 import type {
@@ -617,7 +618,7 @@ export class ContainerService {
    * turned out to be gone (removed while this process waited), that dir must go again.
    */
   private forgetRunDir(id: string): void {
-    rmSync(this.paths(id).runDir, { recursive: true, force: true });
+    removeTree(this.paths(id).runDir);
   }
 
   /**
@@ -711,7 +712,7 @@ export class ContainerService {
       // Left behind by an exited container, or when the runtime had lost its record of the
       // container (a reboot, a wiped run root): either way the cgroup is berth's to remove.
       const cgroup = this.cgroupPath(rec);
-      if (cgroupDirs(cgroup).length) await removeCgroup(cgroup);
+      await removeCgroup(cgroup);
       if (exited) this.deps.runtime.removeStoppedState(rec.id);
     }
     mark('teardown: runtime');
@@ -722,8 +723,8 @@ export class ContainerService {
     }
     // Once nothing of the container runs: the last user's end unmounts a volume's filesystem.
     await this.deps.volumes.release(rec.mounts.filter((m) => m.type === 'volume').map((m) => m.source), rec.id);
-    rmSync(p.monitor, { recursive: true, force: true });
-    for (const f of MONITOR_BUNDLE_FILES) rmSync(join(p.bundle, f), { force: true });
+    removeTree(p.monitor);
+    for (const f of MONITOR_BUNDLE_FILES) removeFile(join(p.bundle, f));
   }
 
   private cgroupPath(rec: ContainerRecord): string {
@@ -788,14 +789,14 @@ export class ContainerService {
     this.deps.networks.detach(rec.id);
     const p = this.paths(rec.id);
     mark('remove: teardown');
-    rmSync(p.dir, { recursive: true, force: true });
+    removeTree(p.dir);
     mark('remove: files');
     this.store.delete(rec.id);
     this.store.event('destroy', rec);
     if (opts.volumes) await this.deps.volumes.removeAnonymous(rec.mounts.filter((m) => m.type === 'volume').map((m) => m.source));
     // The lock file goes last: a process waiting for it finds the record gone. conmon's exit
     // command may be creating its lock file in there at this moment: hence the retries.
-    rmSync(p.runDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 10 });
+    await removeTreeSettling(p.runDir);
     mark('remove');
   }
 
@@ -877,13 +878,32 @@ export class ContainerService {
     this.store.save(rec);
     mark('prepare: record');
     let network: Promise<void> | undefined;
+    let pending: PendingCreate | undefined;
     let creating: Promise<CreateResult> | undefined;
     try {
       for (const d of [p.upper, p.merged]) mkdirSync(d, { recursive: true, mode: 0o755 });
       for (const d of [p.work, p.userdata]) mkdirSync(d, { recursive: true, mode: 0o700 });
-      rmSync(p.monitor, { recursive: true, force: true });
+      removeTree(p.monitor);
       mkdirSync(p.monitor, { recursive: true, mode: 0o700 });
-      for (const f of MONITOR_BUNDLE_FILES) rmSync(join(p.bundle, f), { force: true });
+      for (const f of MONITOR_BUNDLE_FILES) removeFile(join(p.bundle, f));
+      // conmon starts now and waits: it loads while the rootfs is mounted and the spec written.
+      const maxSize = hc.LogConfig?.Config?.['max-size'];
+      pending = this.deps.runtime.launch({
+        id: rec.id,
+        name: rec.name,
+        bundleDir: p.bundle,
+        exitDir: p.exitDir,
+        persistDir: p.monitor,
+        logPath: p.log,
+        ...(maxSize ? { logMaxSize: parseLogSize(maxSize) } : {}),
+        pidFile: p.pidFile,
+        conmonPidFile: p.conmonPidFile,
+        tty: rec.config.Tty,
+        stdin: rec.config.OpenStdin,
+        stdinOnce: rec.config.StdinOnce,
+        exitCommand: this.exitCommand(rec, p),
+      });
+      mark('prepare: launch conmon');
       const image = this.deps.images.get(rec.imageId);
       if (!image) throw new NotFoundError('image_not_found', `No such image: ${rec.imageId}`);
       if (image.topLayer) await this.deps.layers.mount(image.topLayer, p.merged, p.upper, p.work, { volatile: hc.AutoRemove === true });
@@ -933,23 +953,8 @@ export class ContainerService {
       }
       writeFileSync(p.configJson, specToJson(spec));
       mark('prepare: OCI spec');
-      const maxSize = hc.LogConfig?.Config?.['max-size'];
-      creating = this.deps.runtime.create({
-        id: rec.id,
-        name: rec.name,
-        bundleDir: p.bundle,
-        exitDir: p.exitDir,
-        persistDir: p.monitor,
-        logPath: p.log,
-        ...(maxSize ? { logMaxSize: parseLogSize(maxSize) } : {}),
-        pidFile: p.pidFile,
-        conmonPidFile: p.conmonPidFile,
-        tty: rec.config.Tty,
-        stdin: rec.config.OpenStdin,
-        stdinOnce: rec.config.StdinOnce,
-        exitCommand: this.exitCommand(rec, p),
-      });
-      // conmon is spawned by now (create() spawns it before its first await).
+      creating = pending.create();
+      // conmon runs `runc create` by now.
       if (netns) network = this.deps.networks.up(this.networkInfo(rec));
       // A network failure is the one to report: runc may fail only because of it.
       const [result] = await Promise.all([creating, network]).catch(async (err) => {
@@ -964,7 +969,8 @@ export class ContainerService {
     } catch (err) {
       // What the network made so far is undone by the teardown only once it has stopped.
       await network?.catch(() => undefined);
-      await creating?.catch(() => undefined);
+      if (creating) await creating.catch(() => undefined);
+      else pending?.abandon();
       await this.teardown(rec);
       rec.book = { ...rec.book, mounted: false, runtime: false, conmonPid: 0, conmonStart: 0 };
       rec.bootId = '';

@@ -1,7 +1,7 @@
 // The OCI runtime driver: containers are created under conmon (which owns their stdio, writes
 // their log and exit code, and outlives berth) and then driven with runc's CLI. Process
 // spawning lives in src/sys/process.ts; this module builds arguments and reads results.
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -9,7 +9,8 @@ import { ConflictError, errnoCode, InvalidArgumentError, NotFoundError, SystemEr
 import { killProcess } from '../sys/background.js';
 import { takeFromFifo } from '../sys/fifo.js';
 import { processAlive } from '../sys/pids.js';
-import { launchAttachableMonitor, launchMonitor, runTool, type AttachableMonitor, type RunResult } from '../sys/process.js';
+import { removeFile, removeTree } from '../sys/tree.js';
+import { launchAttachableMonitor, launchMonitor, runTool, type AttachableMonitor, type MonitorLaunchResult, type RunResult } from '../sys/process.js';
 import { attach, type AttachHandlers, type AttachSession } from './attach.js';
 import { jsonText } from '../json.js';
 import type { OciProcess, OciResources } from './spec.js';
@@ -82,6 +83,12 @@ export interface ExecDetachedOptions {
   logPath?: string;
   process: OciProcess;
   timeoutMs?: number;
+}
+
+/** A container's conmon, launched and waiting to run `runc create`. */
+export interface PendingCreate {
+  create(): Promise<CreateResult>;
+  abandon(): void;
 }
 
 export interface CreateResult {
@@ -226,6 +233,14 @@ export class OciRuntime {
    * waiting for `start`); conmon has detached by then and keeps running after berth exits.
    */
   async create(opts: CreateOptions): Promise<CreateResult> {
+    return this.launch(opts).create();
+  }
+
+  /**
+   * Launches the container's conmon, held before it runs `runc create`: the caller prepares the
+   * bundle meanwhile, then calls create(), or abandon() if the bundle cannot be made.
+   */
+  launch(opts: CreateOptions): PendingCreate {
     if (!/^[\w][\w.-]*$/.test(opts.id)) {
       throw new InvalidArgumentError('invalid_container_id', `invalid container id "${opts.id}"`);
     }
@@ -234,16 +249,25 @@ export class OciRuntime {
     }
     // A leftover exit file from a previous run would make the new one look exited.
     for (const f of [join(opts.exitDir, opts.id), join(opts.persistDir, 'exit'), join(opts.persistDir, 'oom')]) {
-      rmSync(f, { force: true });
+      removeFile(f);
     }
     const runtimeLog = join(opts.persistDir, 'oci-log');
-    rmSync(runtimeLog, { force: true });
+    removeFile(runtimeLog);
 
-    const result = await launchMonitor(this.conmonPath, this.conmonArgs(opts, runtimeLog), {
+    const monitor = launchMonitor(this.conmonPath, this.conmonArgs(opts, runtimeLog), {
       timeoutMs: opts.timeoutMs ?? 120_000,
       // conmon also drops an "oom" file into its working directory: not the user's.
       cwd: opts.bundleDir,
     });
+    return {
+      create: () => this.created(opts, runtimeLog, monitor.release()),
+      abandon: () => monitor.abandon(),
+    };
+  }
+
+  /** What conmon reported once released: the container's pid, or why runc create failed. */
+  private async created(opts: CreateOptions, runtimeLog: string, reported: Promise<MonitorLaunchResult>): Promise<CreateResult> {
+    const result = await reported;
     const fail = (why: string): never => {
       const detail = runtimeLogError(runtimeLog) ?? why;
       throw new SystemError('runtime_create_failed', `OCI runtime create failed: ${detail}`);
@@ -368,7 +392,7 @@ export class OciRuntime {
    * `<root>/<id>`, and starting the runtime costs more than both. The caller removes the cgroup.
    */
   removeStoppedState(id: string): void {
-    rmSync(join(this.binaryFor(id).root, id), { recursive: true, force: true });
+    removeTree(join(this.binaryFor(id).root, id));
   }
 
   /**
@@ -409,7 +433,7 @@ export class OciRuntime {
    */
   async execDetached(opts: ExecDetachedOptions): Promise<CreateResult> {
     const { args, runtimeLog, conmonPidFile } = this.execMonitorArgs(opts);
-    const result = await launchMonitor(this.conmonPath, args, { timeoutMs: opts.timeoutMs ?? 60_000, cwd: opts.execDir });
+    const result = await launchMonitor(this.conmonPath, args, { timeoutMs: opts.timeoutMs ?? 60_000, cwd: opts.execDir }).release();
     let pid = 0;
     try {
       pid = (JSON.parse(result.syncMessage ?? '{}') as { data?: number }).data ?? 0;
@@ -497,7 +521,7 @@ export class OciRuntime {
     const pidFile = join(opts.execDir, 'pid');
     const conmonPidFile = join(opts.execDir, 'conmon.pid');
     const runtimeLog = join(opts.execDir, 'oci-log');
-    for (const f of [pidFile, conmonPidFile, runtimeLog, join(opts.execDir, 'exit')]) rmSync(f, { force: true });
+    for (const f of [pidFile, conmonPidFile, runtimeLog, join(opts.execDir, 'exit')]) removeFile(f);
     writeFileSync(file, jsonText(opts.process));
     const rt = this.binaryFor(opts.id);
     const args = [
@@ -544,7 +568,7 @@ export class OciRuntime {
       writeFileSync(file, jsonText(proc));
       return await fn(dir, file);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      removeTree(dir);
     }
   }
 }

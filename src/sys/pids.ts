@@ -1,7 +1,7 @@
 // Processes and cgroups as the kernel shows them in /proc and /sys/fs/cgroup: whether a
 // recorded process still lives (a pid plus its start time, so a reused pid is not mistaken
 // for it), which processes a container's cgroup holds, and removing a cgroup left behind.
-import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmdirSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -50,14 +50,16 @@ export function cgroupDirs(cgroupPath: string): string[] {
     const dir = join(CGROUP_ROOT, rel);
     return existsSync(dir) ? [dir] : [];
   }
-  let hierarchies: string[];
+  let hierarchies: Dirent[];
   try {
-    hierarchies = readdirSync(CGROUP_ROOT);
+    hierarchies = readdirSync(CGROUP_ROOT, { withFileTypes: true });
   } catch {
     return out;
   }
+  // Symbolic links (cpu -> cpu,cpuacct on some hosts) name a hierarchy listed already.
   for (const h of hierarchies) {
-    const dir = join(CGROUP_ROOT, h, rel);
+    if (!h.isDirectory()) continue;
+    const dir = join(CGROUP_ROOT, h.name, rel);
     if (existsSync(dir)) out.push(dir);
   }
   return out;
@@ -79,30 +81,31 @@ export function cgroupPids(cgroupPath: string): number[] {
 }
 
 /**
- * Kills what is left in a cgroup and removes its directories; used when the runtime has lost
- * its record of a container (after a reboot, or a wiped runtime directory) and cannot do it.
+ * Removes a cgroup's directories, killing what is left in it first if need be; used when the
+ * runtime has lost its record of a container (after a reboot, or a wiped runtime directory)
+ * or when its init has exited and the runtime is not run at all. An exited container's cgroup
+ * is usually empty already, so the directories are removed first and the processes read only
+ * when one is still busy.
  */
 export async function removeCgroup(cgroupPath: string): Promise<void> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const pids = cgroupPids(cgroupPath);
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone already
-      }
-    }
+  for (let attempt = 0; ; attempt++) {
     let busy = false;
     // Children before parents: a v1 hierarchy may hold nested groups.
     for (const dir of cgroupDirs(cgroupPath).sort((a, b) => b.length - a.length)) {
       try {
         rmdirSync(dir);
       } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code !== 'ENOENT') busy = true;
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') busy = true;
       }
     }
-    if (!busy) return;
+    if (!busy || attempt === 50) return;
+    for (const pid of cgroupPids(cgroupPath)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
     await sleep(20);
   }
 }

@@ -1,6 +1,8 @@
 // Running host tools (runc, conmon). The only place in berth that spawns them; src/runtime
 // builds the arguments and interprets the results.
 import { spawn } from 'node:child_process';
+import { closeSync, read, readSync, writeSync } from 'node:fs';
+import { pipe, spawnInSession, type SpawnedProcess } from './libc.js';
 import type { Readable, Writable } from 'node:stream';
 
 export interface RunResult {
@@ -66,107 +68,147 @@ function monitorEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', ...extra };
 }
 
+/** A monitor launched but held before it does anything: it waits for its start byte. */
+export interface HeldMonitor {
+  /** Lets the monitor go on, and resolves once it has reported on its sync pipe and detached. */
+  release(): Promise<MonitorLaunchResult>;
+  /** Kills a monitor that was never released: it has started nothing yet. */
+  abandon(): void;
+}
+
 /**
  * Launches a daemonizing monitor (conmon) that speaks the sync/start pipe protocol: the monitor
- * waits for one byte on the start pipe before it does anything, and reports back on the sync
- * pipe (one JSON object) once the container exists. Both pipes are socketpairs that Node
- * creates for extra stdio slots; the monitor learns their numbers from _OCI_SYNCPIPE and
- * _OCI_STARTPIPE. The monitor runs in its own session so that it survives this process and is
- * out of reach of the terminal's signals.
+ * waits for one byte on the start pipe before it does anything but load itself, and reports
+ * back on the sync pipe (one JSON object) once the container exists. So berth launches it
+ * first and releases it once the bundle is ready, and the monitor's own start (2-3 ms) passes
+ * while berth mounts the rootfs and writes the spec. The monitor learns the pipes' numbers from
+ * _OCI_SYNCPIPE and _OCI_STARTPIPE, and runs in its own session so that it survives this
+ * process and is out of reach of the terminal's signals.
+ *
+ * The pipes are plain descriptors, not Node streams, which cost a socket object each: the sync
+ * pipe is read on libuv's thread pool, and stderr (what conmon says before it detaches, when it
+ * fails) once the first process has exited.
  */
-export function launchMonitor(
-  file: string,
-  args: readonly string[],
-  opts: { timeoutMs?: number; cwd?: string } = {},
-): Promise<MonitorLaunchResult> {
+export function launchMonitor(file: string, args: readonly string[], opts: { timeoutMs?: number; cwd?: string } = {}): HeldMonitor {
   const SYNC_FD = 3;
   const START_FD = 4;
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, {
-      env: monitorEnv({ _OCI_SYNCPIPE: String(SYNC_FD), _OCI_STARTPIPE: String(START_FD) }),
-      stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
-      detached: true,
+  const [syncRead, syncWrite] = pipe();
+  const [startRead, startWrite] = pipe();
+  const [errRead, errWrite] = pipe({ nonBlocking: true });
+  let child: SpawnedProcess;
+  try {
+    child = spawnInSession(file, args, {
+      env: monitorEnv({ _OCI_SYNCPIPE: String(SYNC_FD), _OCI_STARTPIPE: String(START_FD) }) as Record<string, string>,
+      fds: [errWrite, syncWrite, startRead],
       cwd: opts.cwd,
     });
-    const sync = child.stdio[SYNC_FD] as Readable;
-    const start = child.stdio[START_FD] as Writable;
-    const stderrChunks: Buffer[] = [];
-    let syncText = '';
-    let syncMessage: string | null = null;
-    let syncDone = false;
-    let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-    let settled = false;
-    const timer = setTimeout(() => {
-      finish(new Error(`${file} did not report within ${opts.timeoutMs ?? 60000} ms`));
+  } catch (err) {
+    for (const fd of [syncRead, startWrite, errRead]) closeSync(fd);
+    throw err;
+  } finally {
+    for (const fd of [syncWrite, startRead, errWrite]) closeSync(fd);
+  }
+  // Reads the sync pipe and waits for the first process, once released: set up after the start
+  // byte is written, this runs while conmon does, not before.
+  const watch = () =>
+    new Promise<MonitorLaunchResult>((resolve, reject) => {
+      let syncMessage: string | null = null;
+      let syncDone = false;
+      let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+      let settled = false;
+      const finish = (err?: Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        const stderr = readAvailable(errRead);
+        closeSync(errRead);
+        if (err) reject(err);
+        else resolve({ code: exited!.code, signal: exited!.signal, syncMessage, stderr });
+      };
+      const maybeFinish = () => {
+        if (exited && syncDone) finish();
+      };
+      const syncEnded = (message: string | null) => {
+        if (syncDone) return;
+        syncDone = true;
+        syncMessage = message;
+        maybeFinish();
+      };
+      // Reads until the text read so far starts with a whole JSON object, or the pipe ends (the
+      // monitor failed before it reported).
+      let syncText = '';
+      const buf = Buffer.alloc(4096);
+      const readMore = () =>
+        read(syncRead, buf, 0, buf.length, null, (err, n) => {
+          if (!err && n > 0) {
+            syncText += buf.toString('utf8', 0, n);
+            const nl = syncText.indexOf('\n');
+            const candidate = nl >= 0 ? syncText.slice(0, nl) : syncText;
+            try {
+              JSON.parse(candidate);
+            } catch {
+              return readMore();
+            }
+            closeSync(syncRead);
+            return syncEnded(candidate);
+          }
+          closeSync(syncRead);
+          syncEnded(syncText.trim() || null);
+        });
+      readMore();
+      child.wait().then((status) => {
+        exited = status;
+        // A monitor that failed before forking never writes on the sync pipe.
+        if (status.code !== 0) syncEnded(syncText.trim() || null);
+        maybeFinish();
+      }, finish);
+      const timer = setTimeout(() => {
+        finish(new Error(`${file} did not report within ${opts.timeoutMs ?? 60000} ms`));
+        try {
+          process.kill(child.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }, opts.timeoutMs ?? 60000);
+    });
+  return {
+    release() {
       try {
-        if (child.pid) process.kill(child.pid, 'SIGKILL');
+        writeSync(startWrite, Buffer.of(0));
+      } catch {
+        // EPIPE: the monitor died before it read; its exit status and stderr tell why.
+      }
+      closeSync(startWrite);
+      return watch();
+    },
+    abandon() {
+      for (const fd of [startWrite, syncRead, errRead]) closeSync(fd);
+      try {
+        process.kill(child.pid, 'SIGKILL');
       } catch {
         // already gone
       }
-    }, opts.timeoutMs ?? 60000);
+      // Reaped, not left a zombie for as long as berth runs.
+      child.wait().catch(() => undefined);
+    },
+  };
+}
 
-    // Detach every handle so that nothing the daemonized monitor inherited keeps Node alive.
-    const release = () => {
-      sync.destroy();
-      start.destroy();
-      child.stderr?.destroy();
-      child.unref();
-    };
-    const finish = (err?: Error) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      release();
-      if (err) reject(err);
-      else
-        resolve({
-          code: exited!.code,
-          signal: exited!.signal,
-          syncMessage,
-          stderr: Buffer.concat(stderrChunks).toString('utf8'),
-        });
-    };
-    const maybeFinish = () => {
-      if (exited && syncDone) finish();
-    };
-
-    sync.setEncoding('utf8');
-    sync.on('data', (chunk: string) => {
-      if (syncDone) return;
-      syncText += chunk;
-      const nl = syncText.indexOf('\n');
-      const candidate = nl >= 0 ? syncText.slice(0, nl) : syncText;
-      try {
-        JSON.parse(candidate);
-        syncMessage = candidate;
-        syncDone = true;
-        maybeFinish();
-      } catch {
-        // incomplete; wait for more
-      }
-    });
-    const syncEnded = () => {
-      if (syncDone) return;
-      syncDone = true;
-      syncMessage = syncText.trim() || null;
-      maybeFinish();
-    };
-    sync.on('end', syncEnded);
-    sync.on('close', syncEnded);
-    sync.on('error', syncEnded);
-    child.stderr!.on('data', (b: Buffer) => stderrChunks.push(b));
-    child.on('error', (e) => finish(e));
-    child.on('exit', (code, signal) => {
-      exited = { code, signal };
-      // A monitor that failed before forking never writes on the sync pipe.
-      if (code !== 0) syncEnded();
-      maybeFinish();
-    });
-    start.on('error', () => {
-      // EPIPE: the monitor died before reading; its exit status tells why.
-    });
-    start.end(Buffer.from([0]));
-  });
+/** What a non-blocking pipe holds now, as text. */
+function readAvailable(fd: number): string {
+  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(4096);
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(fd, buf, 0, buf.length, null);
+    } catch {
+      break; // EAGAIN: nothing more for now
+    }
+    if (n === 0) break;
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** A monitor started with --exec-attach, waiting for its client before it runs the process. */

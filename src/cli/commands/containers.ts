@@ -406,7 +406,7 @@ function logTimestamp(time: string): string {
 /** --since/--until: RFC 3339, unix seconds, or a duration before now ("10m"). */
 function logTime(value: string): number {
   if (/^\d+(\.\d+)?$/.test(value)) return Number(value);
-  const dur = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)$/.exec(value);
+  const dur = /^(\d+(?:\.\d+)?)(ns|us|\u00b5s|ms|s|m|h)$/.exec(value);
   if (dur) {
     const mult: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
     return Date.now() / 1000 - Number(dur[1]) * mult[dur[2]];
