@@ -11,6 +11,22 @@ import { readFileSync, rmSync } from 'node:fs';
 
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: 'linked', logLevel: 'warning' };
+
+// commander requires node:child_process when it loads, for subcommands that are executables of
+// their own, which berth has none of; loading it (with net and dgram) costs about 1 ms of every
+// start. commander gets it on first use instead.
+const lazyChildProcessForCommander = {
+  name: 'lazy-child-process-for-commander',
+  setup(b) {
+    b.onResolve({ filter: /^node:child_process$/ }, (args) =>
+      /[\\/]commander[\\/]/.test(args.importer) ? { path: 'lazy-child-process', namespace: 'berth-lazy' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'berth-lazy' }, () => ({
+      contents: "module.exports = new Proxy({}, { get: (_t, key) => require('node:child_process')[key] });",
+      loader: 'js',
+    }));
+  },
+};
 await build({
   ...common,
   entryPoints: { 'berth-cli': 'src/cli/main.ts', 'unpack-worker': 'src/storage/unpack-worker.ts' },
@@ -18,6 +34,7 @@ await build({
   format: 'cjs',
   outExtension: { '.js': '.cjs' },
   external: ['koffi'],
+  plugins: [lazyChildProcessForCommander],
   // Less source to read at every start; names stay, so stack traces stay readable.
   minifyWhitespace: true,
   minifySyntax: true,

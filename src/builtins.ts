@@ -1,7 +1,9 @@
 // Node built-ins that only some commands need, loaded when first used. The CLI is one bundle
 // whose modules all run at start, and node:http, node:https, node:tls, node:zlib,
 // node:worker_threads and node:dns cost about 5 ms together to load: `run` and `ps` need none
-// of them, a pull or a push needs them all. node:crypto (about 2 ms more) is for hashing
+// of them, a pull or a push needs them all. node:child_process and node:net (about 1 ms more,
+// with dgram and the socket plumbing) are for host tools and sockets; monitors start through
+// posix_spawn (src/sys/libc.ts). node:crypto (about 2 ms more) is for hashing
 // blobs; random IDs and names come from src/sys/random.ts. A static import would load them at every start,
 // and a dynamic import() cannot be used: the CLI bundle runs inside vm.Script
 // (src/cli/loader.ts), where Node 20 has no loader for it.
@@ -18,6 +20,8 @@ interface Lazy {
   dns: typeof import('node:dns');
   readlinePromises: typeof import('node:readline/promises');
   crypto: typeof import('node:crypto');
+  childProcess: typeof import('node:child_process');
+  net: typeof import('node:net');
 }
 
 const ids: Record<keyof Lazy, string> = {
@@ -29,6 +33,8 @@ const ids: Record<keyof Lazy, string> = {
   dns: 'node:dns',
   readlinePromises: 'node:readline/promises',
   crypto: 'node:crypto',
+  childProcess: 'node:child_process',
+  net: 'node:net',
 };
 
 /** `lazy.https` is node:https, required (once, then from node's cache) when read. */

@@ -8,7 +8,7 @@
 // names are only known to programs that read /etc/hosts (all libc resolvers do; `nslookup`/`dig`
 // query DNS and will not see them), and there is no round-robin over aliases shared by several
 // containers.
-import { isIP } from 'node:net';
+import { lazy } from '../builtins.js';
 import { LOCALHOST_ENTRIES } from '../container/etc-files.js';
 
 export interface HostEntry {
@@ -46,7 +46,7 @@ export function parseExtraHost(value: string): string {
   if (sep < 0 || host === '' || host.includes(':')) throw new Error(`bad format for add-host: "${value}"`);
   if (ip !== HOST_GATEWAY) {
     if (ip.length > 2 && ip.startsWith('[') && ip.endsWith(']')) ip = ip.slice(1, -1);
-    if (!isIP(ip.trim())) throw new Error(`invalid IP address in add-host: "${ip}"`);
+    if (!lazy.net.isIP(ip.trim())) throw new Error(`invalid IP address in add-host: "${ip}"`);
   }
   return `${host}:${ip}`;
 }
@@ -63,7 +63,7 @@ export function extraHostEntries(extraHosts: readonly string[] | null | undefine
 
 /** A --dns value: an IPv4 or IPv6 address. Throws Docker's message. */
 export function checkDnsServer(value: string): string {
-  if (!isIP(value.trim())) throw new Error(`IP address is not correctly formatted: ${value}`);
+  if (!lazy.net.isIP(value.trim())) throw new Error(`IP address is not correctly formatted: ${value}`);
   return value.trim();
 }
 

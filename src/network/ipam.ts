@@ -2,7 +2,7 @@
 // IPv6 share one code path) and allocation is "lowest free address", the same order Docker's
 // default IPAM hands addresses out in. The database makes it race-free (see store.ts); this
 // module only decides.
-import { isIP } from 'node:net';
+import { lazy } from '../builtins.js';
 import { InvalidArgumentError } from '../errors.js';
 
 export interface Cidr {
@@ -15,7 +15,7 @@ export interface Cidr {
 const bits = (family: 4 | 6) => (family === 4 ? 32 : 128);
 
 export function parseIp(text: string): { family: 4 | 6; value: bigint } {
-  const family = isIP(text);
+  const family = lazy.net.isIP(text);
   if (family === 4) {
     const value = text.split('.').reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n);
     return { family, value };

@@ -1,7 +1,7 @@
 // Published ports: Docker's PortBindings turned into concrete bindings (a host port chosen for
 // "-p 80" and "-p 8000-8010:80", one that neither another endpoint nor a host process has); the
 // DNAT rules they need are in firewall.ts.
-import { isIPv4 } from 'node:net';
+import { lazy } from '../builtins.js';
 import { InvalidArgumentError, SystemError } from '../errors.js';
 
 export interface PortBinding {
@@ -41,7 +41,7 @@ export function bindingsOf(pb: PortBindings | undefined | null): PortBinding[] {
     for (const b of list?.length ? list : [{}]) {
       const hostIp = b.HostIp === '0.0.0.0' ? '' : (b.HostIp ?? '');
       if (hostIp.includes(':')) throw new InvalidArgumentError('invalid_port', `publishing on IPv6 host addresses is not supported yet: ${hostIp}`);
-      if (hostIp && !isIPv4(hostIp)) throw new InvalidArgumentError('invalid_port', `invalid IP address: ${hostIp}`);
+      if (hostIp && !lazy.net.isIPv4(hostIp)) throw new InvalidArgumentError('invalid_port', `invalid IP address: ${hostIp}`);
       out.push({
         proto: (m[2] ?? 'tcp') as PortBinding['proto'],
         hostIp,

@@ -1,7 +1,7 @@
 // Processes berth leaves running after it exits (a container's health-check loop). Each one
 // leads its own session and process group, so nothing a terminal sends reaches it and one
 // signal to the group ends it together with whatever it is running at that moment.
-import { spawn } from 'node:child_process';
+import { lazy } from '../builtins.js';
 import { processAlive, processStartTime } from './pids.js';
 
 export interface BackgroundProcess {
@@ -12,7 +12,7 @@ export interface BackgroundProcess {
 
 /** Starts `file` detached, with no stdio, and returns at once. */
 export function spawnBackground(file: string, args: readonly string[]): BackgroundProcess {
-  const child = spawn(file, args, { detached: true, stdio: 'ignore' });
+  const child = lazy.childProcess.spawn(file, args, { detached: true, stdio: 'ignore' });
   // A failure to exec is reported asynchronously; the caller sees a process that is gone.
   child.on('error', () => undefined);
   child.unref();

@@ -1,6 +1,6 @@
 // The host's statically linked busybox (Debian's busybox-static) is the seed of berth's
 // embedded default image.
-import { execFileSync } from 'node:child_process';
+import { lazy } from '../builtins.js';
 import { existsSync } from 'node:fs';
 import { NotFoundError } from '../errors.js';
 
@@ -11,13 +11,13 @@ export function findBusybox(): string {
   if (!path) {
     throw new NotFoundError('busybox_missing', 'busybox is not installed on this host: install the busybox-static package (apt-get install busybox-static)');
   }
-  const file = execFileSync(path, ['--help'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const file = lazy.childProcess.execFileSync(path, ['--help'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   if (!/BusyBox/.test(file)) throw new NotFoundError('busybox_missing', `${path} is not busybox`);
   return path;
 }
 
 /** Applet names with their install directory, e.g. "bin/sh", "usr/sbin/httpd". */
 export function busyboxApplets(path: string): string[] {
-  const out = execFileSync(path, ['--list-full'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const out = lazy.childProcess.execFileSync(path, ['--list-full'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   return out.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
 }

@@ -3,7 +3,7 @@
 // and Node's zlib otherwise, zstd through the host's `zstd` binary (Node 20 has no zstd),
 // anything else passed through as plain tar. Compression (an uncompressed layer pushed) is gzip
 // the same way: igzip when present, zlib otherwise.
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { ChildProcessByStdio } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { Duplex, type Readable, type Writable } from 'node:stream';
@@ -72,7 +72,7 @@ function igzipAvailable(): boolean {
  * descriptor as `stdin` the tool reads that, and nothing is to be written to the duplex.
  */
 function toolFilter(program: string, args: string[], stdin: 'pipe' | number): Duplex {
-  const child = spawn(program, args, { stdio: [stdin, 'pipe', 'pipe'] }) as ChildProcessByStdio<Writable | null, Readable, Readable>;
+  const child = lazy.childProcess.spawn(program, args, { stdio: [stdin, 'pipe', 'pipe'] }) as ChildProcessByStdio<Writable | null, Readable, Readable>;
   let stderr = '';
   let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   let outputEnded = false;

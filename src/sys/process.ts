@@ -1,6 +1,6 @@
 // Running host tools (runc, conmon). The only place in berth that spawns them; src/runtime
 // builds the arguments and interprets the results.
-import { spawn } from 'node:child_process';
+import { lazy } from '../builtins.js';
 import { closeSync, read, readSync, writeSync } from 'node:fs';
 import { pipe, spawnInSession, type SpawnedProcess } from './libc.js';
 import type { Readable, Writable } from 'node:stream';
@@ -24,7 +24,7 @@ export interface RunOptions {
 /** Runs a tool to completion and collects its output; never rejects on a non-zero exit. */
 export function runTool(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, {
+    const child = lazy.childProcess.spawn(file, args, {
       env: opts.env ?? process.env,
       cwd: opts.cwd,
       stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
@@ -241,7 +241,7 @@ export function launchAttachableMonitor(
   const START_FD = 4;
   const ATTACH_FD = 5;
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, {
+    const child = lazy.childProcess.spawn(file, args, {
       env: monitorEnv({ _OCI_SYNCPIPE: String(SYNC_FD), _OCI_STARTPIPE: String(START_FD), _OCI_ATTACHPIPE: String(ATTACH_FD) }),
       stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
       detached: true,

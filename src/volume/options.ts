@@ -2,7 +2,7 @@
 // mounted on the volume's data directory while containers use it (mount -t <type> -o <o>
 // <device>), `size` a quota. Checked when the volume is created, with Docker's messages; turned
 // into mount(2)'s flags and data when it is mounted, by moby/sys/mount's option table.
-import { isIPv4 } from 'node:net';
+import { lazy } from '../builtins.js';
 import { parseBytes } from '../cli/units.js';
 import { MS_BIND, MS_DIRSYNC, MS_MANDLOCK, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT, MS_SHARED, MS_SLAVE, MS_STRICTATIME, MS_SYNCHRONOUS, MS_UNBINDABLE } from '../sys/libc.js';
 
@@ -97,6 +97,6 @@ export function parseMountOptions(o: string): { flags: number; data: string } {
 export async function resolveNfsAddress(type: string, o: string, lookup: (host: string) => Promise<string>): Promise<string> {
   if (type !== 'nfs') return o;
   const addr = o.split(',').find((opt) => opt.startsWith('addr='))?.slice('addr='.length);
-  if (!addr || isIPv4(addr)) return o;
+  if (!addr || lazy.net.isIPv4(addr)) return o;
   return o.replace('addr=' + addr, 'addr=' + (await lookup(addr)));
 }

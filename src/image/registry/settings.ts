@@ -15,7 +15,7 @@
 // Docker's /etc/docker/certs.d, as Docker lays it out: *.crt CA certificates, *.cert client
 // certificates with their *.key.
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
+import { lazy } from '../../builtins.js';
 import { dirname, join } from 'node:path';
 import { InvalidArgumentError, errnoCode } from '../../errors.js';
 import { formatIp } from '../../network/ipam.js';
@@ -173,7 +173,7 @@ interface Cidr {
 }
 
 function ipBits(ip: string): { family: 4 | 6; bits: bigint } | undefined {
-  const family = isIP(ip);
+  const family = lazy.net.isIP(ip);
   if (family === 4) return { family, bits: ip.split('.').reduce((acc, o) => (acc << 8n) | BigInt(Number(o)), 0n) };
   if (family !== 6) return undefined;
   // Expand "::" and a trailing dotted IPv4 part into eight 16-bit groups.
@@ -229,6 +229,6 @@ export function isInsecureRegistry(hostport: string, addresses: string[], settin
     const cidr = entry.includes('/') ? parseCidr(entry) : undefined;
     if (cidr) ranges.push(cidr);
   }
-  const ips = isIP(host) ? [host] : addresses;
+  const ips = lazy.net.isIP(host) ? [host] : addresses;
   return ips.some((ip) => ranges.some((r) => inCidr(ip, r)));
 }
