@@ -28,12 +28,12 @@ import { initialBook, initialState, ZERO_TIME, type ContainerRecord, type Contai
 import { parseSignal, SIGNALS, statusText } from '../container/status.js';
 import { filterPsOutput, psEf } from '../container/top.js';
 import { resolveUser } from '../container/user.js';
-import { ConflictError, InvalidArgumentError, NotFoundError, SystemError } from '../errors.js';
+import { ConflictError, errnoCode, InvalidArgumentError, NotFoundError, SystemError } from '../errors.js';
 import { hostPlatform } from '../image/types.js';
 import type { ImageStore } from '../image/store.js';
 import { containerResolvConf, dnsSettings, extraHostEntries, HOST_GATEWAY, hostsLine } from '../network/etc.js';
 import { checkRuntime, readHostFacts, resolveDeviceFlag, resolveThrottleDevices } from '../runtime/host-facts.js';
-import { attach as attachSocket, resizeTerminal } from '../runtime/attach.js';
+import { attach as attachSocket, resizeTerminal, type AttachHandlers, type AttachSession } from '../runtime/attach.js';
 import { DetachKeyScanner, parseDetachKeys } from '../container/detach-keys.js';
 import { readExitCode, startFailureExitCode, wasOomKilled, type CreateResult, type OciRuntime, type PendingCreate, type RuntimeState } from '../runtime/runtime.js';
 import { buildSpec, DEFAULT_CGROUP_PARENT, specToJson, type OciProcess } from '../runtime/spec.js';
@@ -860,9 +860,10 @@ export class ContainerService {
   /**
    * Mounts the rootfs, writes the OCI bundle and creates the runtime container under a new
    * conmon, stopped just before the command runs (so an attach misses nothing). The record
-   * says what is about to exist before it exists.
+   * says what is about to exist before it exists. `onReleased` runs once conmon is running
+   * `runc create` (conmon listens on the attach socket by then, or within a millisecond).
    */
-  private async prepare(rec: ContainerRecord): Promise<void> {
+  private async prepare(rec: ContainerRecord, onReleased?: () => void): Promise<void> {
     const p = this.paths(rec.id);
     const hc = rec.hostConfig;
     const joined = this.joinedNamespaces(rec);
@@ -887,6 +888,10 @@ export class ContainerService {
       mkdirSync(p.monitor, { recursive: true, mode: 0o700 });
       for (const f of MONITOR_BUNDLE_FILES) removeFile(join(p.bundle, f));
       // conmon starts now and waits: it loads while the rootfs is mounted and the spec written.
+      // Should berth die before it releases conmon, conmon goes on all the same (it takes the
+      // start pipe's end for its byte), so the bundle has no config.json until it is complete
+      // (written whole and renamed, after the mount): runc create then fails and leaves nothing.
+      removeFile(p.configJson);
       const maxSize = hc.LogConfig?.Config?.['max-size'];
       pending = this.deps.runtime.launch({
         id: rec.id,
@@ -951,9 +956,11 @@ export class ContainerService {
         // The terminal has the client's size from the start, before any resize could arrive.
         (spec.process as OciProcess & { consoleSize?: { height: number; width: number } }).consoleSize = { height: size[0], width: size[1] };
       }
-      writeFileSync(p.configJson, specToJson(spec));
+      writeFileSync(`${p.configJson}.tmp`, specToJson(spec));
+      renameSync(`${p.configJson}.tmp`, p.configJson);
       mark('prepare: OCI spec');
       creating = pending.create();
+      onReleased?.();
       // conmon runs `runc create` by now.
       if (netns) network = this.deps.networks.up(this.networkInfo(rec));
       // A network failure is the one to report: runc may fail only because of it.
@@ -1071,25 +1078,31 @@ export class ContainerService {
     const detachKeys = parseDetachKeys(opts.detachKeys ?? '');
     const { id } = this.store.resolve(ref);
     const p = this.paths(id);
+    const handlers = {
+      ...(opts.stdout !== false ? { stdout: (d: Buffer) => opts.onOutput('stdout', d) } : {}),
+      ...(opts.stderr !== false ? { stderr: (d: Buffer) => opts.onOutput('stderr', d) } : {}),
+    };
+    // A container prepared here is connected to while runc creates it, not after.
+    let early: Promise<AttachSession | undefined> | undefined;
+    let failed = false;
     const rec = await this.withLock(id, async (r) => {
       // A stopped container is prepared now and waits for its start with the client attached.
-      if ((r.state.Status === 'created' || r.state.Status === 'exited') && !r.book.runtime) await this.prepare(r);
-      else if (!['running', 'paused', 'created', 'exited'].includes(r.state.Status)) {
+      if ((r.state.Status === 'created' || r.state.Status === 'exited') && !r.book.runtime) {
+        try {
+          await this.prepare(r, () => {
+            early = connectWhenListening(p.bundle, handlers, () => failed).catch(() => undefined);
+          });
+        } catch (err) {
+          failed = true;
+          await (await early)?.detach();
+          throw err;
+        }
+      } else if (!['running', 'paused', 'created', 'exited'].includes(r.state.Status)) {
         throw new ConflictError('container_not_running', `cannot attach to a container that is ${r.state.Status}`);
       }
       return r;
     });
-    // The socket path can exceed what sockaddr_un holds; a descriptor of its directory keeps it short.
-    const dirFd = openSync(p.bundle, 'r');
-    let session;
-    try {
-      session = attachSocket(`/proc/self/fd/${dirFd}`, {
-        ...(opts.stdout !== false ? { stdout: (d: Buffer) => opts.onOutput('stdout', d) } : {}),
-        ...(opts.stderr !== false ? { stderr: (d: Buffer) => opts.onOutput('stderr', d) } : {}),
-      });
-    } finally {
-      closeSync(dirFd);
-    }
+    const session = (await early) ?? connectAttach(p.bundle, handlers);
     // As Docker's daemon: each client that attaches (run without -d, start -a, attach) is an event.
     this.store.event('attach', rec);
     mark('attach');
@@ -1589,4 +1602,34 @@ function parseLogSize(value: string): number {
 export function endpointAliases(aliases: string[], opts: { userNetwork: boolean; started: boolean; shortId: string }): string[] | null {
   const shown = opts.userNetwork && opts.started && !aliases.includes(opts.shortId) ? [...aliases, opts.shortId] : aliases;
   return shown.length ? shown : null;
+}
+
+/** Connects to the attach socket of the container whose bundle is `bundle`. */
+function connectAttach(bundle: string, handlers: AttachHandlers): AttachSession {
+  // The socket path can exceed what sockaddr_un holds; a descriptor of its directory keeps it short.
+  const dirFd = openSync(bundle, 'r');
+  try {
+    return attachSocket(`/proc/self/fd/${dirFd}`, handlers);
+  } finally {
+    closeSync(dirFd);
+  }
+}
+
+/**
+ * connectAttach once conmon listens: it binds the socket just after it is released, before it
+ * runs `runc create`. Gives up when `gaveUp` says so (the start failed) or after a second.
+ */
+async function connectWhenListening(bundle: string, handlers: AttachHandlers, gaveUp: () => boolean): Promise<AttachSession> {
+  for (let waited = 0; ; waited++) {
+    try {
+      const session = connectAttach(bundle, handlers);
+      // The start may still fail, and conmon drop the connection, before anyone awaits its end.
+      session.done.catch(() => undefined);
+      return session;
+    } catch (err) {
+      const code = errnoCode(err);
+      if ((code !== 'ENOENT' && code !== 'ECONNREFUSED') || gaveUp() || waited >= 1000) throw err;
+      await sleep(1);
+    }
+  }
 }

@@ -17,8 +17,18 @@ import { CRUN_PATH } from './runtime.js';
 import { parseDeviceFlag } from './device-flags.js';
 import type { DeviceInput, HostFacts, OciThrottleDevice } from './spec.js';
 
-/** Host facts for buildSpec. `withDevices` walks /dev (only privileged containers need it). */
+let base: Omit<HostFacts, 'devices'> | undefined;
+
+/**
+ * Host facts for buildSpec. `withDevices` walks /dev (only privileged containers need it). The
+ * rest is read once per process: `run` builds a spec at create, to check it, and again at start.
+ */
 export function readHostFacts(opts: { withDevices?: boolean } = {}): HostFacts {
+  base ??= readBaseFacts();
+  return { ...base, ...(opts.withDevices ? { devices: listDevices('/dev') } : {}) };
+}
+
+function readBaseFacts(): Omit<HostFacts, 'devices'> {
   const rlimits = readRlimits();
   return {
     capabilities: capabilitiesFromMask(readCapabilityBoundingSet()),
@@ -26,7 +36,6 @@ export function readHostFacts(opts: { withDevices?: boolean } = {}): HostFacts {
     arch: process.arch,
     kernel: osRelease(),
     swapLimit: swapLimitSupported(),
-    ...(opts.withDevices ? { devices: listDevices('/dev') } : {}),
   };
 }
 
