@@ -28,9 +28,13 @@ function flagsKey(): string {
   return `.${h.toString(16)}`;
 }
 
-/** The command the arguments name ("run", "network-create"), or "other". */
+/**
+ * The command the arguments name ("run", "network-create"), or "other". A command's --help gets
+ * a cache of its own: it runs little of the command, and the first cache of a key is the one
+ * kept (`berth run --help` first would leave `run` compiling most of its code at every start).
+ */
 function commandKey(argv: string[]): string {
-  const key = commandWords(argv).join('-');
+  const key = commandWords(argv).join('-') + (argv.includes('--help') ? '-help' : '');
   return /^[a-z][a-z-]{0,40}$/.test(key) ? key : 'other';
 }
 

@@ -6,7 +6,7 @@ import { berthVersion } from '../version.js';
 import { engineFor, type GlobalOptions } from './context.js';
 import { commandWords, GROUP_COMMANDS } from './argv.js';
 import { exitUsage, reportError } from './errors.js';
-import { registerContainerCommands } from './commands/containers.js';
+import { registerContainerCommands, registerRunCommands } from './commands/containers.js';
 import { registerContainerFsCommands } from './commands/container-fs.js';
 import { registerImageCommands } from './commands/images.js';
 import { registerRegistryCommands } from './commands/registry.js';
@@ -37,12 +37,13 @@ export interface Registrar {
   needs?: Registrar;
 }
 
-const containers: Registrar = { register: registerContainerCommands, commands: ['container', 'run', 'create', 'start', 'stop', 'restart', 'kill', 'rm', 'wait', 'rename', 'pause', 'unpause', 'top', 'logs', 'exec', 'attach', 'ps'] };
+const containers: Registrar = { register: registerContainerCommands, commands: ['container', 'start', 'stop', 'restart', 'kill', 'rm', 'wait', 'rename', 'pause', 'unpause', 'top', 'logs', 'exec', 'attach', 'ps'] };
 const images: Registrar = { register: registerImageCommands, commands: ['image', 'images', 'rmi', 'tag', 'history', 'load', 'save', 'import', 'prune'] };
 const system: Registrar = { register: registerSystemCommands, commands: ['system', 'info', 'version', 'inspect'] };
 
 /** Every registrar, in the order that builds the whole tree. */
 export const REGISTRARS: readonly Registrar[] = [
+  { register: registerRunCommands, commands: ['run', 'create'] },
   containers,
   { register: registerContainerFsCommands, commands: ['cp', 'diff', 'export', 'commit'], needs: containers },
   { register: registerResourceCommands, commands: ['stats', 'update', 'healthcheck'], needs: containers },

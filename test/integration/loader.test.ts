@@ -18,10 +18,12 @@ const cachesOf = (prefix: string) => {
 
 describe('code cache', () => {
   it('keeps one cache per command and per set of node flags, and runs alike from each', () => {
-    // This build's caches of one rarely used command: the name carries the bundle's size and mtime.
+    // This build's caches of one rarely used command's help: the name carries the bundle's size
+    // and mtime. The help has its own, apart from the command's.
     const st = statSync(join(dirname(berthBin), 'berth-cli.cjs'));
-    const prefix = `volume-prune.${st.size}-${Math.trunc(st.mtimeMs)}.`;
-    const clear = () => cachesOf(prefix).forEach((f) => rmSync(join(cacheDir, f), { force: true }));
+    const prefix = `volume-prune-help.${st.size}-${Math.trunc(st.mtimeMs)}.`;
+    const commandPrefix = `volume-prune.${st.size}-${Math.trunc(st.mtimeMs)}.`;
+    const clear = () => [...cachesOf(prefix), ...cachesOf(commandPrefix)].forEach((f) => rmSync(join(cacheDir, f), { force: true }));
     clear();
     try {
       const runs = [[], ['--min-semi-space-size=16'], [], ['--min-semi-space-size=16']].map((flags) =>
@@ -33,6 +35,7 @@ describe('code cache', () => {
       assert.equal(files.length, 2, files.join(' '));
       assert.equal(files.filter((f) => /\.\d+-\d+\.v8$/.test(f)).length, 1, files.join(' '));
       assert.equal(files.filter((f) => /\.\d+-\d+\.[0-9a-f]+\.v8$/.test(f)).length, 1, files.join(' '));
+      assert.deepEqual(cachesOf(commandPrefix), [], 'the help leaves the command its own cache to make');
     } finally {
       clear();
     }

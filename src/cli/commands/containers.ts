@@ -416,34 +416,45 @@ function logTime(value: string): number {
   return t / 1000;
 }
 
+/**
+ * `run` and `create`, on `parent` (the program, or the container group). The busiest commands
+ * get a registrar of their own, so that `run` defines two commands at start, not thirty-odd.
+ */
+function defineRunCommands(cli: Cli, parent: Command): void {
+  for (const run of [true, false]) {
+    const cmd = parent
+      .command(run ? 'run' : 'create')
+      .description(run ? 'Create and run a new container from an image' : 'Create a new container')
+      .usage('[OPTIONS] IMAGE [COMMAND] [ARG...]')
+      .argument('<image>')
+      .argument('[command...]')
+      .passThroughOptions();
+    // run's ~100 flags, on four commands (run, create, container run and create), took about
+    // 5 ms to define at the start of every container command: a command gets them when it
+    // parses its own arguments or prints its help (`berth help run` skips the parsing).
+    let flagged = false;
+    const withFlags = (): Command => {
+      if (!flagged) addRunFlags(cmd, { run });
+      flagged = true;
+      return cmd;
+    };
+    // Docker's booleans accept --flag=false; commander's do not, so those are rewritten first.
+    cmd.parseOptions = (argv: string[]) => Command.prototype.parseOptions.call(withFlags(), normalizeBoolFlags(argv));
+    cmd.helpInformation = (context) => Command.prototype.helpInformation.call(withFlags(), context);
+    cmd.action(runFlagsAction(cli, run));
+  }
+}
+
+export function registerRunCommands(cli: Cli): void {
+  defineRunCommands(cli, cli.program);
+}
+
 export function registerContainerCommands(cli: Cli): void {
   const { program } = cli;
   const container = program.command('container').description('Manage containers').enablePositionalOptions();
+  defineRunCommands(cli, container);
 
   for (const parent of [program, container]) {
-    for (const run of [true, false]) {
-      const cmd = parent
-        .command(run ? 'run' : 'create')
-        .description(run ? 'Create and run a new container from an image' : 'Create a new container')
-        .usage('[OPTIONS] IMAGE [COMMAND] [ARG...]')
-        .argument('<image>')
-        .argument('[command...]')
-        .passThroughOptions();
-      // run's ~100 flags, on four commands (run, create, container run and create), took about
-      // 5 ms to define at the start of every container command: a command gets them when it
-      // parses its own arguments or prints its help (`berth help run` skips the parsing).
-      let flagged = false;
-      const withFlags = (): Command => {
-        if (!flagged) addRunFlags(cmd, { run });
-        flagged = true;
-        return cmd;
-      };
-      // Docker's booleans accept --flag=false; commander's do not, so those are rewritten first.
-      cmd.parseOptions = (argv: string[]) => Command.prototype.parseOptions.call(withFlags(), normalizeBoolFlags(argv));
-      cmd.helpInformation = (context) => Command.prototype.helpInformation.call(withFlags(), context);
-      cmd.action(runFlagsAction(cli, run));
-    }
-
     parent
       .command('start')
       .description('Start one or more stopped containers')
