@@ -36,7 +36,7 @@ try {
     ctrRss += kib(pid, 'status', 'VmRSS');
   }
   console.log(`${n} idle containers`);
-  console.log(`monitor (conmon) RSS per container: ${(rss / n / 1024).toFixed(2)} MiB`);
+  console.log(`monitor (conmon) RSS per container: ${(rss / n / 1024).toFixed(2)} MiB (${Math.round(rss / n)} KiB)`);
   console.log(`monitor (conmon) PSS per container: ${(pss / n / 1024).toFixed(2)} MiB`);
   console.log(`container process (sleep) RSS per container, not berth's: ${(ctrRss / n / 1024).toFixed(2)} MiB`);
 } finally {
