@@ -1,7 +1,7 @@
 // Running host tools (runc, conmon). The only place in berth that spawns them; src/runtime
 // builds the arguments and interprets the results.
 import { lazy } from '../builtins.js';
-import { closeSync, read, readSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsConstants, openSync, read, readSync, writeSync } from 'node:fs';
 import { pipe, spawnInSession, type SpawnedProcess } from './libc.js';
 import type { Readable, Writable } from 'node:stream';
 
@@ -120,6 +120,10 @@ export function launchMonitor(file: string, args: readonly string[], opts: { tim
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        // A read still pending (the timeout, or a first process that failed after it forked)
+        // would hold a thread of the pool, and keep berth running, until the monitor's own
+        // process ends: it is woken to end now.
+        if (reading) wakeReader(syncRead);
         const stderr = readAvailable(errRead);
         closeSync(errRead);
         if (err) reject(err);
@@ -137,9 +141,13 @@ export function launchMonitor(file: string, args: readonly string[], opts: { tim
       // Reads until the text read so far starts with a whole JSON object, or the pipe ends (the
       // monitor failed before it reported).
       let syncText = '';
+      let reading = false;
       const buf = Buffer.alloc(4096);
-      const readMore = () =>
+      const readMore = () => {
+        reading = true;
         read(syncRead, buf, 0, buf.length, null, (err, n) => {
+          reading = false;
+          if (settled) return closeSync(syncRead);
           if (!err && n > 0) {
             syncText += buf.toString('utf8', 0, n);
             const nl = syncText.indexOf('\n');
@@ -155,6 +163,7 @@ export function launchMonitor(file: string, args: readonly string[], opts: { tim
           closeSync(syncRead);
           syncEnded(syncText.trim() || null);
         });
+      };
       readMore();
       child.wait().then((status) => {
         exited = status;
@@ -164,6 +173,8 @@ export function launchMonitor(file: string, args: readonly string[], opts: { tim
       }, finish);
       const timer = setTimeout(() => {
         finish(new Error(`${file} did not report within ${opts.timeoutMs ?? 60000} ms`));
+        // Once reaped, its pid may be another process's.
+        if (exited) return;
         try {
           process.kill(child.pid, 'SIGKILL');
         } catch {
@@ -182,16 +193,35 @@ export function launchMonitor(file: string, args: readonly string[], opts: { tim
       return watch();
     },
     abandon() {
-      for (const fd of [startWrite, syncRead, errRead]) closeSync(fd);
+      // Killed before its start pipe is closed: on the pipe's end it would go on, fork and run
+      // `runc create`, out of reach of this kill.
       try {
         process.kill(child.pid, 'SIGKILL');
       } catch {
         // already gone
       }
+      for (const fd of [startWrite, syncRead, errRead]) closeSync(fd);
       // Reaped, not left a zombie for as long as berth runs.
       child.wait().catch(() => undefined);
     },
   };
+}
+
+/**
+ * Ends a read pending on the pipe `fd` reads from: a byte written through a write end of its
+ * own (the pipe reopened through /proc). Best effort: without /proc the read waits for the writer.
+ */
+function wakeReader(fd: number): void {
+  try {
+    const w = openSync(`/proc/self/fd/${fd}`, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
+    try {
+      writeSync(w, Buffer.of(0x0a));
+    } finally {
+      closeSync(w);
+    }
+  } catch {
+    // no /proc, or the pipe is full: the read ends when the monitor's writer does
+  }
 }
 
 /** What a non-blocking pipe holds now, as text. */

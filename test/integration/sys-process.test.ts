@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import { closeSync, existsSync, mkdirSync, readFileSync, readSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { pipe, spawnInSession } from '../../src/sys/libc.js';
 import { removeFile, removeTree } from '../../src/sys/tree.js';
@@ -80,4 +82,61 @@ test('removeTree removes nested files and directories, unlinks links without fol
   assert.equal(existsSync(join(dir, 'plain')), false);
   removeFile(join(dir, 'plain'));
   assert.throws(() => removeFile(outside), /EISDIR|EPERM/);
+});
+
+test('a monitor that never reports: the launch fails at its timeout and leaves nothing that keeps berth running', async (t) => {
+  const { dir, cleanup } = tempDir('berth-monitor-timeout-');
+  t.after(cleanup);
+  // A monitor that takes its start byte, leaves a process of its own holding the sync pipe
+  // (descriptor 3) open without ever writing on it, and exits 0: a runc create that hangs.
+  const holderPid = join(dir, 'holder.pid');
+  const monitor = join(dir, 'monitor.sh');
+  writeFileSync(monitor, `#!/bin/sh\nhead -c1 <&4 >/dev/null\nsleep 30 &\necho $! > ${holderPid}\nexit 0\n`);
+  chmodSync(monitor, 0o755);
+  const processJs = fileURLToPath(new URL('../../src/sys/process.js', import.meta.url));
+  const script = join(dir, 'launch.mjs');
+  writeFileSync(
+    script,
+    [
+      `import { launchMonitor } from ${JSON.stringify(processJs)};`,
+      `launchMonitor(${JSON.stringify(monitor)}, [], { timeoutMs: 300 }).release().then(`,
+      `  () => console.log('resolved'),`,
+      `  (err) => console.log('rejected: ' + err.message),`,
+      `);`,
+    ].join('\n'),
+  );
+  const started = Date.now();
+  const r = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 20_000 });
+  const elapsed = Date.now() - started;
+  try {
+    process.kill(Number(readFileSync(holderPid, 'utf8')), 'SIGKILL');
+  } catch {
+    // gone already, or never started
+  }
+  assert.match(r.stdout, /rejected: .* did not report within 300 ms/);
+  assert.ok(elapsed < 10_000, `the process ended ${elapsed} ms after it started (signal ${r.signal}): something kept its event loop alive`);
+});
+
+test('an abandoned monitor is killed while it waits for its start byte, and goes no further', async (t) => {
+  const { dir, cleanup } = tempDir('berth-monitor-abandon-');
+  t.after(cleanup);
+  const wentOn = join(dir, 'went-on');
+  const monitor = join(dir, 'monitor.sh');
+  writeFileSync(monitor, `#!/bin/sh\nhead -c1 <&4 >/dev/null\ntouch ${wentOn}\n`);
+  chmodSync(monitor, 0o755);
+  const processJs = fileURLToPath(new URL('../../src/sys/process.js', import.meta.url));
+  const script = join(dir, 'abandon.mjs');
+  writeFileSync(
+    script,
+    [
+      `import { launchMonitor } from ${JSON.stringify(processJs)};`,
+      `const held = launchMonitor(${JSON.stringify(monitor)}, []);`,
+      // Time for the shell to start and block on its start pipe.
+      `setTimeout(() => held.abandon(), 200);`,
+    ].join('\n'),
+  );
+  const r = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 0, r.stderr);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(existsSync(wentOn), false, 'the abandoned monitor went on past its start pipe');
 });
