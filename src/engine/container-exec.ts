@@ -17,6 +17,7 @@ import { ExecStartError, readExitCode, type OciRuntime } from '../runtime/runtim
 import { DetachKeyScanner, parseDetachKeys } from '../container/detach-keys.js';
 import { mergeEnv, type OciProcess, type OciSpec } from '../runtime/spec.js';
 import { processAlive } from '../sys/pids.js';
+import { warmCgroupMigration } from '../sys/cgroups.js';
 import { readCapabilityBoundingSet } from '../sys/proc.js';
 import type { ExecCreateBody, ExecInspect, ExecStartOptions } from './engine.js';
 
@@ -145,7 +146,10 @@ export class ContainerExecs {
     this.deps.store.event(`exec_start: ${e.config.Cmd.join(' ')}`, rec, { execID: execId });
     const dir = p.execDir(execId);
     if (opts.Detach || !opts.stdio) {
-      const started = await this.deps.runtime.execDetached({ id: rec.id, execId, execDir: dir, logPath: join(dir, 'exec.log'), process: proc });
+      const warmer = warmCgroupMigration();
+      const started = await this.deps.runtime
+        .execDetached({ id: rec.id, execId, execDir: dir, logPath: join(dir, 'exec.log'), process: proc })
+        .finally(() => warmer.stop());
       this.saveExec({ ...e, Running: true, Pid: started.pid });
       return { exitCode: null };
     }
@@ -169,6 +173,8 @@ export class ContainerExecs {
     if (size && size[0] > 0 && size[1] > 0) withSize.consoleSize = { height: size[0], width: size[1] };
     const dir = this.deps.containerPaths(rec.id).execDir(e.ID);
     let ex;
+    // runc exec moves the process into the container's cgroups, as runc create does.
+    const warmer = warmCgroupMigration();
     try {
       ex = await this.deps.runtime.execAttached({
         id: rec.id,
@@ -185,6 +191,8 @@ export class ContainerExecs {
     } catch (err) {
       this.saveExec({ ...e, Running: false, ExitCode: err instanceof ExecStartError ? err.exitCode : 125 });
       throw err;
+    } finally {
+      warmer.stop();
     }
     this.saveExec({ ...e, Running: true, Pid: ex.pid });
     const session = ex.session;

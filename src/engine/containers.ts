@@ -44,7 +44,7 @@ import { copyTree } from '../storage/tree-tar.js';
 import { bootId } from '../sys/host.js';
 import { lock, tryLock, type FileLock } from '../sys/lock.js';
 import { cgroupPids, processAlive, processStartTime, removeCgroup } from '../sys/pids.js';
-import { cgroupMode, cgroupOomKills } from '../sys/cgroups.js';
+import { cgroupMode, cgroupOomKills, warmCgroupMigration } from '../sys/cgroups.js';
 import { randomId } from '../sys/random.js';
 import { removeFile, removeTree, removeTreeSettling } from '../sys/tree.js';
 import { runTool } from '../sys/process.js';
@@ -874,6 +874,8 @@ export class ContainerService {
       rec.config = { ...rec.config, Hostname: owner.config.Hostname, Domainname: owner.config.Domainname };
       this.store.saveConfig(rec);
     }
+    // From now until runc has moved the container's first process into its cgroups.
+    const warmer = warmCgroupMigration();
     rec.book = { ...rec.book, mounted: true, runtime: true, conmonPid: 0, conmonStart: 0 };
     rec.bootId = this.bootId;
     this.store.save(rec);
@@ -968,12 +970,14 @@ export class ContainerService {
         await network;
         throw err;
       });
+      warmer.stop();
       mark('prepare: conmon + runc create, network');
       rec.book.conmonPid = result.conmonPid;
       rec.book.conmonStart = processStartTime(result.conmonPid) ?? 0;
       rec.state = { ...rec.state, Pid: result.pid };
       this.store.save(rec);
     } catch (err) {
+      warmer.stop();
       // What the network made so far is undone by the teardown only once it has stopped.
       await network?.catch(() => undefined);
       if (creating) await creating.catch(() => undefined);

@@ -1,7 +1,7 @@
 // A container's resource usage as the kernel accounts it: its cgroup's files (one directory per
 // controller on cgroup v1 and hybrid hosts, one unified directory on v2), the host's CPU time
 // from /proc/stat, and the network counters of the container's network namespace.
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, write } from 'node:fs';
 import { availableParallelism as osAvailableParallelism, totalmem as osTotalmem } from 'node:os';
 import { join } from 'node:path';
 
@@ -19,6 +19,68 @@ export type CgroupMode = 'v1' | 'hybrid' | 'v2';
 export function cgroupMode(): CgroupMode {
   if (existsSync(join(CGROUP_ROOT, 'cgroup.controllers'))) return 'v2';
   return existsSync(join(CGROUP_ROOT, 'unified', 'cgroup.controllers')) ? 'hybrid' : 'v1';
+}
+
+/** Keeps the cgroup migration lock warm; stop() once the runtime has placed its process. */
+export interface MigrationWarmer {
+  stop(): void;
+}
+
+/** How often the warmer moves berth into its own cgroup: well inside one RCU grace period. */
+const WARM_INTERVAL_MS = 2;
+
+/**
+ * Moving a process into a cgroup takes the kernel's cgroup thread-group lock for writing, and
+ * the first writer after a quiet spell waits a whole RCU grace period for it (5 to 15 ms on a
+ * small VM); a writer that comes within a grace period of the last one does not wait. runc
+ * moves a new container's first process into its cgroups in the middle of `runc create`, so
+ * berth moves itself into the cgroup it is already in (which changes nothing) every couple of
+ * milliseconds from before conmon starts until runc is done: runc's move then finds the lock
+ * warm. Best effort: where berth may not write its cgroup, nothing is warmed and nothing fails.
+ */
+export function warmCgroupMigration(): MigrationWarmer {
+  const procs = ownCgroupProcs();
+  let fd = -1;
+  try {
+    if (procs) fd = openSync(procs, 'w');
+  } catch {
+    fd = -1;
+  }
+  if (fd < 0) return { stop() {} };
+  const pid = Buffer.from(String(process.pid));
+  let stopped = false;
+  const move = (): void => {
+    write(fd, pid, (err) => {
+      if (stopped || err) {
+        stopped = true;
+        closeSync(fd);
+        return;
+      }
+      setTimeout(move, WARM_INTERVAL_MS).unref();
+    });
+  };
+  move();
+  return {
+    stop() {
+      stopped = true;
+    },
+  };
+}
+
+/** The cgroup.procs file of berth's own cgroup: the unified hierarchy's if mounted, else a v1 controller's. */
+export function ownCgroupProcs(): string | null {
+  const mode = cgroupMode();
+  const dirs: string[] = [];
+  for (const line of read('/proc/self/cgroup')?.trim().split('\n') ?? []) {
+    const first = line.indexOf(':');
+    const second = line.indexOf(':', first + 1);
+    if (first < 0 || second < 0) continue;
+    const controllers = line.slice(first + 1, second);
+    const path = line.slice(second + 1);
+    if (controllers !== '') dirs.push(join(CGROUP_ROOT, controllers.replace(/^name=/, ''), path));
+    else if (mode !== 'v1') dirs.unshift(join(mode === 'v2' ? CGROUP_ROOT : join(CGROUP_ROOT, 'unified'), path));
+  }
+  return dirs.map((d) => join(d, 'cgroup.procs')).find((f) => existsSync(f)) ?? null;
 }
 
 export interface BlkioEntry {
