@@ -874,12 +874,12 @@ export class ContainerService {
       rec.config = { ...rec.config, Hostname: owner.config.Hostname, Domainname: owner.config.Domainname };
       this.store.saveConfig(rec);
     }
-    // From now until runc has moved the container's first process into its cgroups.
-    const warmer = warmCgroupMigration();
     rec.book = { ...rec.book, mounted: true, runtime: true, conmonPid: 0, conmonStart: 0 };
     rec.bootId = this.bootId;
     this.store.save(rec);
     mark('prepare: record');
+    // Until runc has moved the container's first process into its cgroups.
+    const warmer = warmCgroupMigration();
     let network: Promise<void> | undefined;
     let pending: PendingCreate | undefined;
     let creating: Promise<CreateResult> | undefined;
@@ -970,14 +970,12 @@ export class ContainerService {
         await network;
         throw err;
       });
-      warmer.stop();
       mark('prepare: conmon + runc create, network');
       rec.book.conmonPid = result.conmonPid;
       rec.book.conmonStart = processStartTime(result.conmonPid) ?? 0;
       rec.state = { ...rec.state, Pid: result.pid };
       this.store.save(rec);
     } catch (err) {
-      warmer.stop();
       // What the network made so far is undone by the teardown only once it has stopped.
       await network?.catch(() => undefined);
       if (creating) await creating.catch(() => undefined);
@@ -991,6 +989,8 @@ export class ContainerService {
       this.store.save(rec);
       if (err instanceof InvalidArgumentError || err instanceof NotFoundError) throw err;
       throw new ContainerStartError(message, exitCode);
+    } finally {
+      warmer.stop();
     }
   }
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { closeSync, existsSync, mkdirSync, readFileSync, readSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { pipe, spawnInSession } from '../../src/sys/libc.js';
@@ -84,6 +84,14 @@ test('removeTree removes nested files and directories, unlinks links without fol
   assert.throws(() => removeFile(outside), /EISDIR|EPERM/);
 });
 
+/** Runs `lines` as a module of their own, with launchMonitor imported, in a node of its own. */
+function withLaunchMonitor(dir: string, lines: string[]): SpawnSyncReturns<string> {
+  const processJs = fileURLToPath(new URL('../../src/sys/process.js', import.meta.url));
+  const script = join(dir, 'launch.mjs');
+  writeFileSync(script, [`import { launchMonitor } from ${JSON.stringify(processJs)};`, ...lines].join('\n'));
+  return spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 20_000 });
+}
+
 test('a monitor that never reports: the launch fails at its timeout and leaves nothing that keeps berth running', async (t) => {
   const { dir, cleanup } = tempDir('berth-monitor-timeout-');
   t.after(cleanup);
@@ -93,20 +101,13 @@ test('a monitor that never reports: the launch fails at its timeout and leaves n
   const monitor = join(dir, 'monitor.sh');
   writeFileSync(monitor, `#!/bin/sh\nhead -c1 <&4 >/dev/null\nsleep 30 &\necho $! > ${holderPid}\nexit 0\n`);
   chmodSync(monitor, 0o755);
-  const processJs = fileURLToPath(new URL('../../src/sys/process.js', import.meta.url));
-  const script = join(dir, 'launch.mjs');
-  writeFileSync(
-    script,
-    [
-      `import { launchMonitor } from ${JSON.stringify(processJs)};`,
-      `launchMonitor(${JSON.stringify(monitor)}, [], { timeoutMs: 300 }).release().then(`,
-      `  () => console.log('resolved'),`,
-      `  (err) => console.log('rejected: ' + err.message),`,
-      `);`,
-    ].join('\n'),
-  );
   const started = Date.now();
-  const r = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 20_000 });
+  const r = withLaunchMonitor(dir, [
+    `launchMonitor(${JSON.stringify(monitor)}, [], { timeoutMs: 300 }).release().then(`,
+    `  () => console.log('resolved'),`,
+    `  (err) => console.log('rejected: ' + err.message),`,
+    `);`,
+  ]);
   const elapsed = Date.now() - started;
   try {
     process.kill(Number(readFileSync(holderPid, 'utf8')), 'SIGKILL');
@@ -124,18 +125,11 @@ test('an abandoned monitor is killed while it waits for its start byte, and goes
   const monitor = join(dir, 'monitor.sh');
   writeFileSync(monitor, `#!/bin/sh\nhead -c1 <&4 >/dev/null\ntouch ${wentOn}\n`);
   chmodSync(monitor, 0o755);
-  const processJs = fileURLToPath(new URL('../../src/sys/process.js', import.meta.url));
-  const script = join(dir, 'abandon.mjs');
-  writeFileSync(
-    script,
-    [
-      `import { launchMonitor } from ${JSON.stringify(processJs)};`,
-      `const held = launchMonitor(${JSON.stringify(monitor)}, []);`,
-      // Time for the shell to start and block on its start pipe.
-      `setTimeout(() => held.abandon(), 200);`,
-    ].join('\n'),
-  );
-  const r = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 20_000 });
+  const r = withLaunchMonitor(dir, [
+    `const held = launchMonitor(${JSON.stringify(monitor)}, []);`,
+    // Time for the shell to start and block on its start pipe.
+    `setTimeout(() => held.abandon(), 200);`,
+  ]);
   assert.equal(r.status, 0, r.stderr);
   await new Promise((resolve) => setTimeout(resolve, 200));
   assert.equal(existsSync(wentOn), false, 'the abandoned monitor went on past its start pipe');
